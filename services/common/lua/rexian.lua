@@ -1,0 +1,372 @@
+#!lua name=rexian
+-- rexian.lua -- the ticket store: every state change is one function here, run atomically by
+-- Redis. Each checks the state machine, writes the change, appends the timeline entry, writes
+-- the outbox record of every event it causes and appends to the tier's event stream. Applying
+-- the same message twice changes nothing the second time: a consumer's function first checks
+-- that the message's outbox record still exists, and removes it with the effect.
+--
+-- Keys (T = tier key, used as the hash tag so one tier lives in one cluster slot):
+--   {T}:t:ID          hash      the ticket
+--   {T}:t:ID:tl       list      timeline, JSON entries, append-only
+--   {T}:t:ID:nt       hash      notifications: nid -> JSON delivery record
+--   {T}:seq:YYYYMMDD  string    per-day ticket counter
+--   {T}:idem:KEY      string    idempotency key -> ticket id (7 days)
+--   {T}:ix:all, {T}:ix:unit:U, {T}:ix:status:S   zsets of ticket ids by creation time
+--   {T}:q:manual      zset      the manual dispatch queue
+--   {T}:ob:STAGE      zset      outbox: message id -> time it is due for (re)delivery
+--   {T}:ob:STAGE:m    hash      message id -> frame (MessagePack bytes)
+--   {T}:ob:STAGE:n    hash      message id -> deliveries claimed so far
+--   {T}:ob:STAGE:e    hash      message id -> last error
+--   {T}:dl:STAGE      hash      dead letters: message id -> JSON {error, attempts, at, ticket}
+--   {T}:dl:STAGE:m    hash      dead letters' frames
+--   {T}:clk           zset      clock member "ID|stage|kind" -> due time (ms)
+--   {T}:events        stream    every transition, for the parent tier's feed
+--   {T}:stat          hash      tier counters
+--   {T}:svc:STAGE     zset      live instances' endpoints -> heartbeat expiry (ms)
+
+local function key(tag, ...)
+    return '{' .. tag .. '}:' .. table.concat({...}, ':')
+end
+
+local function frame(mtype, id, ts, src, tier, body)
+    return cmsgpack.pack({v = 1, type = mtype, id = id, ts = ts, src = src, tier = tier,
+                          body = body})
+end
+
+local function outbox_put(tag, stage, id, due, payload)
+    redis.call('ZADD', key(tag, 'ob', stage), due, id)
+    redis.call('HSET', key(tag, 'ob', stage, 'm'), id, payload)
+end
+
+local function outbox_has(tag, stage, id)
+    return redis.call('ZSCORE', key(tag, 'ob', stage), id) ~= false
+end
+
+local function outbox_take(tag, stage, id)
+    redis.call('ZREM', key(tag, 'ob', stage), id)
+    redis.call('HDEL', key(tag, 'ob', stage, 'm'), id)
+    redis.call('HDEL', key(tag, 'ob', stage, 'n'), id)
+    redis.call('HDEL', key(tag, 'ob', stage, 'e'), id)
+end
+
+local function timeline(tag, tid, entry)
+    redis.call('RPUSH', key(tag, 't', tid, 'tl'), cjson.encode(entry))
+end
+
+local function event(tag, tid, etype, rev, now, data)
+    redis.call('XADD', key(tag, 'events'), '*', 'ticket', tid, 'type', etype, 'rev', rev,
+               'at', now, 'data', cjson.encode(data))
+end
+
+local function set_status(tag, tid, from, to, created)
+    if from then redis.call('ZREM', key(tag, 'ix', 'status', from), tid) end
+    redis.call('ZADD', key(tag, 'ix', 'status', to), created, tid)
+end
+
+-- A notification to deliver: the record shown on the ticket plus the notifier's outbox entry.
+local function notify(tag, tid, now, src, due, nid, body)
+    body.ticket = tid
+    body.nid = nid
+    local f = frame('notify', nid, now, src, tag, body)
+    outbox_put(tag, 'notifier', nid, due, f)
+    redis.call('HSET', key(tag, 't', tid, 'nt'), nid, cjson.encode({
+        kind = body.kind, target = body.target, state = 'pending', attempts = 0,
+        created_at = now}))
+    return f
+end
+
+-- ticket_create: ARGV tag, idem_key, now, yyyymmdd, id_prefix, src, redeliver_ms, fields(JSON)
+-- Returns {ticket id, 1 created | 0 already existed, frame for the router or ''}.
+redis.register_function('ticket_create', function(_, a)
+    local tag, idem, now, day, prefix, src = a[1], a[2], tonumber(a[3]), a[4], a[5], a[6]
+    local redeliver = tonumber(a[7])
+    local f = cjson.decode(a[8])
+    local ikey = key(tag, 'idem', idem)
+    local existing = redis.call('GET', ikey)
+    if existing then return {existing, 0, ''} end
+    local seq = redis.call('INCR', key(tag, 'seq', day))
+    local tid = string.format('%s-%s-%06d', prefix, day, seq)
+    local tk = key(tag, 't', tid)
+    redis.call('HSET', tk, 'id', tid, 'status', 'received', 'rev', 1, 'tier', tag,
+               'channel', f.channel, 'phone', f.phone, 'text', f.text,
+               'address', f.address or '', 'category', f.category or '',
+               'township', f.township or '', 'created_at', now, 'updated_at', now,
+               'created_by', f.actor)
+    timeline(tag, tid, {at = now, actor = f.actor, role = f.role, what = 'received',
+                        note = 'channel ' .. f.channel})
+    local body = {ticket = tid, text = f.text, address = f.address or '',
+                  township = f.township or '', category = f.category or '',
+                  channel = f.channel, created_at = now}
+    local mid = tid .. ':created'
+    local fr = frame('ticket.created', mid, now, src, tag, body)
+    outbox_put(tag, 'router', mid, now + redeliver, fr)
+    redis.call('SET', ikey, tid, 'EX', 604800)
+    redis.call('ZADD', key(tag, 'ix', 'all'), now, tid)
+    set_status(tag, tid, nil, 'received', now)
+    redis.call('HINCRBY', key(tag, 'stat'), 'received', 1)
+    event(tag, tid, 'received', 1, now, {channel = f.channel})
+    return {tid, 1, fr}
+end)
+
+-- ticket_dispatch: ARGV tag, message id, now, src, redeliver_ms, decision(JSON)
+-- decision: {ticket, manual, unit, co_units, urgency, candidates, why, score}
+-- Returns {1, frame for the watcher or '', frame for the notifier} or {0} when already applied.
+redis.register_function('ticket_dispatch', function(_, a)
+    local tag, mid, now, src, redeliver = a[1], a[2], tonumber(a[3]), a[4], tonumber(a[5])
+    local d = cjson.decode(a[6])
+    if not outbox_has(tag, 'router', mid) then return {0} end
+    local tid = d.ticket
+    local tk = key(tag, 't', tid)
+    local t = redis.call('HMGET', tk, 'status', 'rev', 'created_at', 'category', 'text')
+    if t[1] ~= 'received' then
+        outbox_take(tag, 'router', mid)
+        return {0}
+    end
+    local rev = tonumber(t[2]) + 1
+    local created = tonumber(t[3])
+    local cands = cjson.encode(d.candidates or {})
+    local wf, nf = '', ''
+    if d.manual then
+        redis.call('HSET', tk, 'status', 'pending_dispatch', 'rev', rev, 'updated_at', now,
+                   'urgency', d.urgency, 'route_why', d.why, 'route_score', d.score,
+                   'route_candidates', cands)
+        redis.call('ZADD', key(tag, 'q', 'manual'), now, tid)
+        set_status(tag, tid, 'received', 'pending_dispatch', created)
+        timeline(tag, tid, {at = now, actor = src, role = 'router', what = 'pending_dispatch',
+                            note = d.why, candidates = d.candidates or {}})
+        nf = notify(tag, tid, now, src, now + redeliver, tid .. ':manual:' .. rev,
+                    {kind = 'dispatch.manual', target = 'dispatcher', urgency = d.urgency,
+                     summary = string.sub(t[5], 1, 300)})
+        redis.call('HINCRBY', key(tag, 'stat'), 'manual', 1)
+        event(tag, tid, 'pending_dispatch', rev, now, {candidates = d.candidates or {}})
+    else
+        local co = cjson.encode(d.co_units or {})
+        redis.call('HSET', tk, 'status', 'dispatched', 'rev', rev, 'updated_at', now,
+                   'unit', d.unit, 'co_units', co, 'urgency', d.urgency, 'dispatched_at', now,
+                   'route_why', d.why, 'route_score', d.score, 'route_candidates', cands)
+        redis.call('ZADD', key(tag, 'ix', 'unit', d.unit), created, tid)
+        set_status(tag, tid, 'received', 'dispatched', created)
+        local co_list = nil
+        if d.co_units and #d.co_units > 0 then co_list = d.co_units end
+        timeline(tag, tid, {at = now, actor = src, role = 'router', what = 'dispatched',
+                            unit = d.unit, co_units = co_list, urgency = d.urgency,
+                            note = d.why})
+        local wid = tid .. ':dispatched:' .. rev
+        wf = frame('ticket.dispatched', wid, now, src, tag, {
+            ticket = tid, unit = d.unit, co_units = d.co_units or {}, urgency = d.urgency,
+            category = t[4], dispatched_at = now})
+        outbox_put(tag, 'watcher', wid, now + redeliver, wf)
+        nf = notify(tag, tid, now, src, now + redeliver, tid .. ':new_order:' .. d.unit .. ':' .. rev,
+                    {kind = 'unit.new_order', target = d.unit, unit = d.unit,
+                     urgency = d.urgency, summary = string.sub(t[5], 1, 300)})
+        redis.call('HINCRBY', key(tag, 'stat'), 'dispatched', 1)
+        event(tag, tid, 'dispatched', rev, now, {unit = d.unit, co_units = d.co_units or {},
+                                                 urgency = d.urgency})
+    end
+    outbox_take(tag, 'router', mid)
+    return {1, wf, nf}
+end)
+
+-- clocks_start: ARGV tag, message id, now, src, ticket, clocks(JSON {stage = due ms, ...},
+-- provisional = 0|1). Returns {1} or {0} when already applied.
+redis.register_function('clocks_start', function(_, a)
+    local tag, mid, now, src, tid = a[1], a[2], tonumber(a[3]), a[4], a[5]
+    local c = cjson.decode(a[6])
+    if not outbox_has(tag, 'watcher', mid) then return {0} end
+    local tk = key(tag, 't', tid)
+    local note = {}
+    for _, stage in ipairs({'ack', 'reply', 'close'}) do
+        local due = c[stage]
+        if due then
+            redis.call('HSET', tk, stage .. '_due', due, stage .. '_state', 'running',
+                       stage .. '_span', c[stage .. '_span'] or '')
+            redis.call('ZADD', key(tag, 'clk'), due, tid .. '|' .. stage .. '|due')
+            note[#note + 1] = stage
+        end
+    end
+    redis.call('HSET', tk, 'clocks_provisional', c.provisional or 0)
+    timeline(tag, tid, {at = now, actor = src, role = 'watcher', what = 'clocks_started',
+                        note = table.concat(note, ','), ack_due = c.ack, reply_due = c.reply,
+                        close_due = c.close})
+    outbox_take(tag, 'watcher', mid)
+    return {1}
+end)
+
+-- clocks_claim: ARGV tag, now, lease_ms, max. Leases up to max clocks that are due (their
+-- score moves to now + lease so no other watcher takes them meanwhile; ZPOPMIN would take
+-- clocks not yet due). Returns {member, score, ...} with the score before the lease.
+redis.register_function('clocks_claim', function(_, a)
+    local tag, now, lease, max = a[1], tonumber(a[2]), tonumber(a[3]), tonumber(a[4])
+    local ck = key(tag, 'clk')
+    local due = redis.call('ZRANGEBYSCORE', ck, '-inf', now, 'WITHSCORES', 'LIMIT', 0, max)
+    for i = 1, #due, 2 do
+        redis.call('ZADD', ck, 'XX', now + lease, due[i])
+    end
+    return due
+end)
+
+-- clock_fire: ARGV tag, member, now, src, redeliver_ms. Marks the stage overdue, records it
+-- and tells the unit. Returns {1, frame for the notifier} or {0} when already fired/stopped.
+redis.register_function('clock_fire', function(_, a)
+    local tag, member, now, src, redeliver = a[1], a[2], tonumber(a[3]), a[4], tonumber(a[5])
+    local ck = key(tag, 'clk')
+    if redis.call('ZSCORE', ck, member) == false then return {0} end
+    redis.call('ZREM', ck, member)
+    local tid, stage = string.match(member, '^(.-)|(%a+)|')
+    local tk = key(tag, 't', tid)
+    local t = redis.call('HMGET', tk, stage .. '_state', stage .. '_due', 'unit', 'rev')
+    if t[1] ~= 'running' then return {0} end
+    local due = tonumber(t[2])
+    redis.call('HSET', tk, stage .. '_state', 'overdue', 'updated_at', now)
+    timeline(tag, tid, {at = now, actor = src, role = 'watcher', what = 'deadline.due',
+                        stage = stage, due = due, late_ms = now - due})
+    local nf = notify(tag, tid, now, src, now + redeliver, tid .. ':due:' .. stage .. ':' .. t[4],
+                      {kind = 'deadline.due', target = t[3], unit = t[3], stage = stage,
+                       due_at = due})
+    redis.call('HINCRBY', key(tag, 'stat'), 'overdue_' .. stage, 1)
+    event(tag, tid, 'deadline.due', tonumber(t[4]), now, {stage = stage, due = due})
+    return {1, nf}
+end)
+
+-- outbox_claim: ARGV tag, stage, now, lease_ms, max, max_deliveries. Leases up to max outbox
+-- records whose time has passed and returns {dead letters made, frame, frame, ...}. A record
+-- claimed more than max_deliveries times becomes a dead letter with its last error.
+redis.register_function('outbox_claim', function(_, a)
+    local tag, stage, now, lease = a[1], a[2], tonumber(a[3]), tonumber(a[4])
+    local max, maxd = tonumber(a[5]), tonumber(a[6])
+    local ob = key(tag, 'ob', stage)
+    local ids = redis.call('ZRANGEBYSCORE', ob, '-inf', now, 'LIMIT', 0, max)
+    local out, dead = {0}, 0
+    for _, id in ipairs(ids) do
+        local n = redis.call('HINCRBY', key(tag, 'ob', stage, 'n'), id, 1)
+        local payload = redis.call('HGET', key(tag, 'ob', stage, 'm'), id)
+        if n > maxd or not payload then
+            local err = redis.call('HGET', key(tag, 'ob', stage, 'e'), id) or
+                        ('not applied after ' .. (n - 1) .. ' redeliveries')
+            redis.call('HSET', key(tag, 'dl', stage), id, cjson.encode({
+                error = err, attempts = n - 1, at = now}))
+            if payload then redis.call('HSET', key(tag, 'dl', stage, 'm'), id, payload) end
+            outbox_take(tag, stage, id)
+            dead = dead + 1
+        else
+            redis.call('ZADD', ob, 'XX', now + lease, id)
+            out[#out + 1] = payload
+        end
+    end
+    out[1] = dead
+    return out
+end)
+
+-- notify_lease: ARGV tag, now, lease_ms, id... Hides each still-pending notification for the
+-- lease so no other notifier delivers it meanwhile. Returns {1|0, ...}: 0 = already done.
+redis.register_function('notify_lease', function(_, a)
+    local tag, now, lease = a[1], tonumber(a[2]), tonumber(a[3])
+    local ob = key(tag, 'ob', 'notifier')
+    local out = {}
+    for i = 4, #a do
+        if redis.call('ZSCORE', ob, a[i]) ~= false then
+            redis.call('ZADD', ob, 'XX', now + lease, a[i])
+            out[#out + 1] = 1
+        else
+            out[#out + 1] = 0
+        end
+    end
+    return out
+end)
+
+-- notify_result: ARGV tag, nid, now, src, ticket, ok(1|0), http status, error, waits (the
+-- backoff after attempt 1, 2, ... in ms, comma-separated), max_attempts, endpoint. Records the
+-- attempt on the ticket; delivered -> done; failed -> retried after the wait for this attempt,
+-- or a dead letter after max_attempts. Returns {state}.
+redis.register_function('notify_result', function(_, a)
+    local tag, nid, now, src, tid = a[1], a[2], tonumber(a[3]), a[4], a[5]
+    local ok, status, err, waits = a[6] == '1', tonumber(a[7]), a[8], a[9]
+    local max_attempts, endpoint = tonumber(a[10]), a[11]
+    if not outbox_has(tag, 'notifier', nid) then return {'gone'} end
+    local nk = key(tag, 't', tid, 'nt')
+    local rec = cjson.decode(redis.call('HGET', nk, nid) or '{}')
+    rec.attempts = (rec.attempts or 0) + 1
+    rec.last_attempt_at = now
+    rec.last_status = status
+    rec.endpoint = endpoint
+    local state
+    if ok then
+        state = 'delivered'
+        rec.delivered_at = now
+        rec.last_error = nil
+        timeline(tag, tid, {at = now, actor = src, role = 'notifier', what = 'notified',
+                            target = rec.target, kind = rec.kind, nid = nid,
+                            attempts = rec.attempts})
+        outbox_take(tag, 'notifier', nid)
+    else
+        rec.last_error = err
+        if rec.attempts >= max_attempts then
+            state = 'dead'
+            local payload = redis.call('HGET', key(tag, 'ob', 'notifier', 'm'), nid)
+            redis.call('HSET', key(tag, 'dl', 'notifier'), nid, cjson.encode({
+                error = err, attempts = rec.attempts, at = now, ticket = tid}))
+            if payload then redis.call('HSET', key(tag, 'dl', 'notifier', 'm'), nid, payload) end
+            outbox_take(tag, 'notifier', nid)
+            timeline(tag, tid, {at = now, actor = src, role = 'notifier',
+                                what = 'notification_dead', target = rec.target,
+                                kind = rec.kind, nid = nid, note = err})
+        else
+            state = 'retrying'
+            local wait, i = 1000, 0
+            for w in string.gmatch(waits, '%d+') do
+                i = i + 1
+                wait = tonumber(w)
+                if i >= rec.attempts then break end
+            end
+            local retry_at = now + wait
+            rec.next_attempt_at = retry_at
+            redis.call('ZADD', key(tag, 'ob', 'notifier'), 'XX', retry_at, nid)
+            redis.call('HSET', key(tag, 'ob', 'notifier', 'e'), nid, err)
+        end
+    end
+    rec.state = state
+    redis.call('HSET', nk, nid, cjson.encode(rec))
+    return {state}
+end)
+
+-- ticket_get: ARGV tag, id. Returns {ticket fields (flat), timeline entries, notifications
+-- (flat)} or {} when there is no such ticket.
+redis.register_function{function_name = 'ticket_get', flags = {'no-writes'},
+                        callback = function(_, a)
+    local tk = key(a[1], 't', a[2])
+    local h = redis.call('HGETALL', tk)
+    if #h == 0 then return {} end
+    return {h, redis.call('LRANGE', tk .. ':tl', 0, 999), redis.call('HGETALL', tk .. ':nt')}
+end}
+
+-- ticket_list: ARGV tag, index (e.g. 'all', 'unit:roads', 'status:dispatched'), offset,
+-- limit, status filter or ''. Newest first. Returns {total, id, status, unit, urgency,
+-- created_at, phone, text, ...}. With a status filter on another index, scans at most 5000.
+redis.register_function{function_name = 'ticket_list', flags = {'no-writes'},
+                        callback = function(_, a)
+    local tag, ix, offset, limit, status = a[1], a[2], tonumber(a[3]), tonumber(a[4]), a[5]
+    local ik = key(tag, 'ix', ix)
+    local out = {0}
+    local ids
+    if status == '' then
+        out[1] = redis.call('ZCARD', ik)
+        ids = redis.call('ZREVRANGE', ik, offset, offset + limit - 1)
+    else
+        local all = redis.call('ZREVRANGE', ik, 0, 4999)
+        ids = {}
+        local seen = 0
+        for _, id in ipairs(all) do
+            if redis.call('HGET', key(tag, 't', id), 'status') == status then
+                seen = seen + 1
+                if seen > offset and #ids < limit then ids[#ids + 1] = id end
+            end
+        end
+        out[1] = seen
+    end
+    for _, id in ipairs(ids) do
+        local r = redis.call('HMGET', key(tag, 't', id), 'id', 'status', 'unit', 'urgency',
+                             'created_at', 'phone', 'text')
+        for i = 1, 7 do out[#out + 1] = r[i] or '' end
+    end
+    return out
+end}

@@ -1,0 +1,792 @@
+/* api.c -- intake's HTTP JSON API (see api.h and the README's API section) */
+#include "api.h"
+
+#include "cal.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+typedef struct api_pending_t {
+    httpd_req_t *req;     /* the deferred request */
+    char *fields;         /* JSON for ticket_create, owned */
+    char idem[API_IDEM_MAX + 8]; /* idempotency key as stored */
+} api_pending_t;
+
+struct api_t {
+    svc_t *svc;                           /* the service */
+    const units_t *units;                 /* units register, borrowed */
+    api_pending_t pending[API_MAX_PENDING]; /* creates waiting for the batch */
+    int n_pending;                        /* how many */
+    int m_created, m_replayed, m_rejected, m_unavailable, m_batch; /* metrics */
+};
+
+static const char *api_channels[] = {"phone", "wechat", "web", "app", "open311", "email",
+                                     "sms", "city", NULL};
+static const char *api_categories[] = {"consult", "help", "complaint", "report", "suggestion",
+                                       NULL};
+
+/* ------------------------------------------------------------------------------------------
+ * Answers */
+
+static void api_json(httpd_req_t *req, int status, json_t *body, const char *header)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+
+    if (text == NULL) {
+        httpd_respond(req, 500, "application/json", "{}", 2, NULL);
+    } else {
+        httpd_respond(req, status, "application/json; charset=utf-8", text, strlen(text),
+                      header);
+        free(text);
+    }
+    json_decref(body);
+}
+
+static void api_error(httpd_req_t *req, int status, const char *code, const char *field,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void api_error(httpd_req_t *req, int status, const char *code, const char *field,
+                      const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    json_t *err;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    err = json_pack("{s:s,s:s}", "code", code, "message", msg);
+    if (field != NULL)
+        json_object_set_new(err, "field", json_string(field));
+    api_json(req, status, json_pack("{s:o}", "error", err),
+             status == 503 ? "Retry-After: 1" : NULL);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Tokens and roles */
+
+static const config_token_t *api_auth(api_t *api, httpd_req_t *req)
+{
+    const char *h = httpd_header(req, "Authorization");
+    const config_token_t *t;
+
+    if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
+        api_error(req, 401, "unauthorized", NULL,
+                  "send the header 'Authorization: Bearer <token>' with a configured token");
+        return NULL;
+    }
+    if (strlen(h + 7) > 256 || (t = config_find_token(svc_cfg(api->svc), h + 7)) == NULL) {
+        api_error(req, 401, "unauthorized", NULL, "the bearer token is not a configured token");
+        return NULL;
+    }
+    return t;
+}
+
+static int api_role_in(const config_token_t *t, const config_role_t *roles)
+{
+    for (; *roles != ROLE_NONE; roles++)
+        if (t->role == *roles)
+            return 1;
+    return 0;
+}
+
+static int api_allow(httpd_req_t *req, const config_token_t *t, const config_role_t *roles,
+                     const char *what)
+{
+    if (api_role_in(t, roles))
+        return 1;
+    api_error(req, 403, "forbidden", NULL, "the %s role may not %s",
+              config_role_name(t->role), what);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Validation */
+
+static int api_in(const char *v, const char **list)
+{
+    for (; *list != NULL; list++)
+        if (strcmp(v, *list) == 0)
+            return 1;
+    return 0;
+}
+
+static void api_list_text(const char **list, char *buf, size_t cap)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (; *list != NULL && o < cap; list++)
+        o += (size_t)snprintf(buf + o, cap - o, "%s%s", o ? ", " : "", *list);
+}
+
+/* A string field: required or not, 1..max bytes, not only white space. Returns the value, ""
+ * for an absent optional field, or NULL after answering 400. */
+static const char *api_str(httpd_req_t *req, json_t *obj, const char *name, const char *field,
+                           int required, size_t max)
+{
+    json_t *v = json_object_get(obj, name);
+    const char *s;
+
+    if (v == NULL || json_is_null(v)) {
+        if (!required)
+            return "";
+        api_error(req, 400, "missing_field", field, "%s is required", field);
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        api_error(req, 400, "wrong_type", field, "%s must be a string", field);
+        return NULL;
+    }
+    s = json_string_value(v);
+    if (json_string_length(v) != strlen(s)) {
+        api_error(req, 400, "invalid_value", field, "%s must not contain NUL characters", field);
+        return NULL;
+    }
+    if (json_string_length(v) > max) {
+        api_error(req, 400, "too_long", field, "%s is %zu bytes; at most %zu allowed", field,
+                  json_string_length(v), max);
+        return NULL;
+    }
+    if (required) {
+        const char *p = s;
+        while (*p != '\0' && isspace((unsigned char)*p))
+            p++;
+        if (*p == '\0') {
+            api_error(req, 400, "empty_field", field, "%s must not be empty", field);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+static int api_known_keys(httpd_req_t *req, json_t *obj, const char *where,
+                          const char **allowed)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(obj, key, v) {
+        if (!api_in(key, allowed)) {
+            char list[256];
+            api_list_text(allowed, list, sizeof(list));
+            api_error(req, 400, "unknown_field", key, "%s%s is not a known field (known: %s)",
+                      where, key, list);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Parses and checks a create request; returns the fields for ticket_create or NULL after
+ * answering 400. */
+static json_t *api_parse_create(api_t *api, httpd_req_t *req, const config_token_t *tok,
+                                char *idem, size_t idem_cap)
+{
+    static const char *top[] = {"channel", "caller", "text", "address", "category", "township",
+                                "idempotency_key", NULL};
+    static const char *caller_keys[] = {"phone", "name", NULL};
+    const char *body, *channel, *text, *address, *category, *township, *phone, *name, *key;
+    json_error_t jerr;
+    json_t *root, *caller, *out = NULL;
+    size_t len;
+    char list[128];
+
+    body = httpd_body(req, &len);
+    if (len == 0) {
+        api_error(req, 400, "empty_body", NULL, "the request body must be a JSON object");
+        return NULL;
+    }
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        api_error(req, 400, "invalid_json", NULL, "the body is not valid JSON: %s (line %d, "
+                  "column %d)", jerr.text, jerr.line, jerr.column);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        api_error(req, 400, "invalid_json", NULL, "the body must be a JSON object");
+        goto out;
+    }
+    if (!api_known_keys(req, root, "", top))
+        goto out;
+    if ((channel = api_str(req, root, "channel", "channel", 1, 16)) == NULL)
+        goto out;
+    if (!api_in(channel, api_channels)) {
+        api_list_text(api_channels, list, sizeof(list));
+        api_error(req, 400, "invalid_value", "channel", "channel '%s' is not one of: %s",
+                  channel, list);
+        goto out;
+    }
+    caller = json_object_get(root, "caller");
+    if (caller == NULL || !json_is_object(caller)) {
+        api_error(req, 400, caller == NULL ? "missing_field" : "wrong_type", "caller",
+                  "caller must be an object with the caller's phone, e.g. "
+                  "{\"phone\":\"13800000001\"}");
+        goto out;
+    }
+    if (!api_known_keys(req, caller, "caller.", caller_keys))
+        goto out;
+    if ((phone = api_str(req, caller, "phone", "caller.phone", 1, 20)) == NULL ||
+        (name = api_str(req, caller, "name", "caller.name", 0, API_NAME_MAX)) == NULL)
+        goto out;
+    for (const char *p = phone; *p; p++) {
+        if (!isdigit((unsigned char)*p) && !(p == phone && *p == '+')) {
+            api_error(req, 400, "invalid_value", "caller.phone",
+                      "caller.phone must be 5 to 20 digits (an optional leading +)");
+            goto out;
+        }
+    }
+    if (strlen(phone) < 5) {
+        api_error(req, 400, "invalid_value", "caller.phone",
+                  "caller.phone must be 5 to 20 digits (an optional leading +)");
+        goto out;
+    }
+    if ((text = api_str(req, root, "text", "text", 1, API_TEXT_MAX)) == NULL ||
+        (address = api_str(req, root, "address", "address", 0, API_ADDRESS_MAX)) == NULL ||
+        (category = api_str(req, root, "category", "category", 0, 16)) == NULL ||
+        (township = api_str(req, root, "township", "township", 0, UNIT_CODE_MAX)) == NULL ||
+        (key = api_str(req, root, "idempotency_key", "idempotency_key", 0, API_IDEM_MAX)) ==
+            NULL)
+        goto out;
+    if (category[0] != '\0' && !api_in(category, api_categories)) {
+        api_list_text(api_categories, list, sizeof(list));
+        api_error(req, 400, "invalid_value", "category", "category '%s' is not one of: %s",
+                  category, list);
+        goto out;
+    }
+    if (township[0] != '\0') {
+        const unit_t *u = units_find(api->units, township);
+        if (u == NULL || !unit_is_township(u)) {
+            api_error(req, 400, "invalid_value", "township",
+                      "township '%s' is not the code of a township in this tier's units",
+                      township);
+            goto out;
+        }
+    }
+    for (const char *p = key; *p; p++) {
+        if (*p < 0x21 || *p > 0x7e) {
+            api_error(req, 400, "invalid_value", "idempotency_key",
+                      "idempotency_key must be 1 to %d printable ASCII characters without "
+                      "spaces", API_IDEM_MAX);
+            goto out;
+        }
+    }
+    if (key[0] != '\0') {
+        snprintf(idem, idem_cap, "c:%s", key);
+    } else {
+        /* our own key, so a retry after a lost Redis reply cannot create a second ticket */
+        unsigned char rnd[16];
+        getrandom(rnd, sizeof(rnd), 0);
+        size_t o = (size_t)snprintf(idem, idem_cap, "g:");
+        for (int i = 0; i < 16 && o + 2 < idem_cap; i++)
+            o += (size_t)snprintf(idem + o, idem_cap - o, "%02x", rnd[i]);
+    }
+    out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "channel", channel, "phone",
+                    phone, "name", name, "text", text, "address", address, "category",
+                    category, "township", township, "actor", tok->name, "role",
+                    config_role_name(tok->role));
+out:
+    json_decref(root);
+    return out;
+}
+
+static void api_create(api_t *api, httpd_req_t *req, const config_token_t *tok)
+{
+    static const config_role_t roles[] = {ROLE_OPERATOR, ROLE_ADMIN, ROLE_NONE};
+    api_pending_t *p;
+    json_t *fields;
+
+    if (!api_allow(req, tok, roles, "create tickets"))
+        return;
+    if (api->n_pending >= API_MAX_PENDING || rds_ensure(svc_rds(api->svc)) != 0) {
+        metrics_inc(svc_metrics(api->svc), api->m_unavailable, 1);
+        api_error(req, 503, "unavailable", NULL,
+                  api->n_pending >= API_MAX_PENDING
+                      ? "intake is saturated; retry in a second"
+                      : "the ticket store (Redis) is not reachable; nothing was recorded, "
+                        "retry with the same idempotency_key");
+        return;
+    }
+    p = &api->pending[api->n_pending];
+    fields = api_parse_create(api, req, tok, p->idem, sizeof(p->idem));
+    if (fields == NULL) {
+        metrics_inc(svc_metrics(api->svc), api->m_rejected, 1);
+        return;
+    }
+    p->fields = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    if (p->fields == NULL) {
+        api_error(req, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    p->req = req;
+    api->n_pending++;
+    httpd_defer(req);
+}
+
+/* Writes all pending creates in one pipeline; answers each after Redis has it. A lost reply
+ * (connection dropped) is retried once on a fresh connection: the idempotency key makes the
+ * retry return the ticket the first try may have written. */
+int api_flush(loop_t *loop, void *arg)
+{
+    api_t *api = arg;
+    const config_t *cfg;
+    char now[24], day[16], redeliver[24], tbuf[CAL_TIME_MAX];
+    int64_t now_ms;
+    int done = 0;
+
+    if (api == NULL || api->n_pending == 0)
+        return 0;
+    cfg = svc_cfg(api->svc);
+    now_ms = svc_now(api->svc);
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    cal_format(now_ms, tbuf); /* local date: the ticket id carries the Beijing-time day */
+    snprintf(day, sizeof(day), "%.4s%.2s%.2s", tbuf, tbuf + 5, tbuf + 8);
+    snprintf(redeliver, sizeof(redeliver), "%lld", (long long)cfg->redeliver_after_ms);
+    metrics_observe(svc_metrics(api->svc), api->m_batch, api->n_pending);
+    for (int attempt = 0; attempt < 2 && done < api->n_pending; attempt++) {
+        rds_t *r = svc_rds(api->svc);
+        int appended = 0;
+        if (rds_ensure(r) != 0)
+            break;
+        for (int i = done; i < api->n_pending; i++) {
+            const char *argv[] = {cfg->tier, api->pending[i].idem, now, day, cfg->id_prefix,
+                                  svc_instance(api->svc), redeliver, api->pending[i].fields};
+            if (rds_append_fcall(r, "ticket_create", 8, argv, NULL) != 0)
+                break;
+            appended++;
+        }
+        for (int i = done; i < done + appended; i++) {
+            api_pending_t *p = &api->pending[i];
+            redisReply *rep = rds_read(r);
+            if (rep == NULL) {
+                svc_redis_failed(api->svc, "ticket_create");
+                appended = i - done;
+                break;
+            }
+            if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
+                int created = rep->element[1]->integer == 1;
+                char location[128];
+                snprintf(location, sizeof(location), "Location: /v1/tickets/%s",
+                         rep->element[0]->str);
+                api_json(p->req, created ? 201 : 200,
+                         json_pack("{s:s,s:s,s:b}", "id", rep->element[0]->str, "status",
+                                   created ? "received" : "already_received", "replayed",
+                                   !created),
+                         location);
+                metrics_inc(svc_metrics(api->svc), created ? api->m_created : api->m_replayed,
+                            1);
+                if (created)
+                    svc_send(api->svc, STAGE_ROUTER, rep->element[2]->str,
+                             rep->element[2]->len);
+            } else {
+                log_msg(LOG_ERROR, "ticket.create_failed", "error=\"%s\"",
+                        rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+                api_error(p->req, 500, "store_failed", NULL, "the ticket store refused the "
+                          "write; nothing was recorded");
+            }
+            freeReplyObject(rep);
+            free(p->fields);
+            p->fields = NULL;
+        }
+        done += appended;
+    }
+    for (int i = done; i < api->n_pending; i++) {
+        metrics_inc(svc_metrics(api->svc), api->m_unavailable, 1);
+        api_error(api->pending[i].req, 503, "unavailable", NULL,
+                  "the ticket store (Redis) is not reachable; the ticket may or may not have "
+                  "been recorded: retry with the same idempotency_key");
+        free(api->pending[i].fields);
+        api->pending[i].fields = NULL;
+    }
+    api->n_pending = 0;
+    svc_http_kick(api->svc); /* send the answers now, not at the next wake-up */
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Views */
+
+static json_t *api_time(const char *ms_text)
+{
+    char buf[CAL_TIME_MAX];
+    long long ms;
+
+    if (ms_text == NULL || *ms_text == '\0')
+        return json_null();
+    ms = strtoll(ms_text, NULL, 10);
+    if (cal_format(ms, buf) != 0)
+        return json_null();
+    return json_string(buf);
+}
+
+static const char *api_field(const redisReply *h, const char *name)
+{
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        if (strcmp(h->element[i]->str, name) == 0)
+            return h->element[i + 1]->str;
+    return NULL;
+}
+
+static json_t *api_decode(const char *text)
+{
+    json_t *v = text != NULL ? json_loads(text, 0, NULL) : NULL;
+    return v != NULL ? v : json_null();
+}
+
+/* Roles that see phone numbers whole; every such view is logged. */
+static int api_sees_phone(const config_token_t *t)
+{
+    return t->role == ROLE_OPERATOR || t->role == ROLE_SUPERVISOR || t->role == ROLE_ADMIN;
+}
+
+static json_t *api_phone(const config_token_t *t, const char *phone)
+{
+    char masked[32];
+
+    if (api_sees_phone(t))
+        return json_string(phone != NULL ? phone : "");
+    log_mask_phone(phone, masked, sizeof(masked));
+    return json_string(masked);
+}
+
+/* Timeline entries carry times in ms; show them as local time too. */
+static json_t *api_timeline(const redisReply *tl)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; i < tl->elements; i++) {
+        json_t *e = api_decode(tl->element[i]->str);
+        const char *key;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(e, tmp, key, v) {
+            if (json_is_integer(v) && (strcmp(key, "at") == 0 || strstr(key, "due") != NULL)) {
+                char ms[24];
+                snprintf(ms, sizeof(ms), "%lld", (long long)json_integer_value(v));
+                json_object_set_new(e, key, api_time(ms));
+            }
+        }
+        json_array_append_new(arr, e);
+    }
+    return arr;
+}
+
+static json_t *api_view(const config_token_t *tok, const redisReply *h, const redisReply *tl,
+                        const redisReply *nt)
+{
+    json_t *t = json_object(), *deadlines = json_object(), *notes = json_array();
+    static const char *stages[] = {"ack", "reply", "close"};
+    const char *status = api_field(h, "status");
+
+    json_object_set_new(t, "id", json_string(api_field(h, "id")));
+    json_object_set_new(t, "status", json_string(status));
+    json_object_set_new(t, "tier", json_string(api_field(h, "tier")));
+    json_object_set_new(t, "channel", json_string(api_field(h, "channel")));
+    json_object_set_new(t, "caller", json_pack("{s:o}", "phone",
+                                               api_phone(tok, api_field(h, "phone"))));
+    json_object_set_new(t, "text", json_string(api_field(h, "text")));
+    json_object_set_new(t, "address", json_string(api_field(h, "address")));
+    json_object_set_new(t, "category", json_string(api_field(h, "category")));
+    json_object_set_new(t, "township", json_string(api_field(h, "township")));
+    json_object_set_new(t, "unit", api_field(h, "unit") ? json_string(api_field(h, "unit"))
+                                                        : json_null());
+    json_t *co = api_decode(api_field(h, "co_units"));
+    if (!json_is_array(co)) { /* Lua's cjson writes an empty list as {} */
+        json_decref(co);
+        co = json_array();
+    }
+    json_object_set_new(t, "co_units", co);
+    json_object_set_new(t, "urgency", api_field(h, "urgency")
+                                          ? json_string(api_field(h, "urgency"))
+                                          : json_null());
+    json_object_set_new(t, "created_at", api_time(api_field(h, "created_at")));
+    json_object_set_new(t, "dispatched_at", api_time(api_field(h, "dispatched_at")));
+    json_object_set_new(t, "updated_at", api_time(api_field(h, "updated_at")));
+    for (int s = 0; s < 3; s++) {
+        char name[24];
+        const char *due, *state, *span;
+        snprintf(name, sizeof(name), "%s_due", stages[s]);
+        due = api_field(h, name);
+        if (due == NULL)
+            continue;
+        snprintf(name, sizeof(name), "%s_state", stages[s]);
+        state = api_field(h, name);
+        snprintf(name, sizeof(name), "%s_span", stages[s]);
+        span = api_field(h, name);
+        json_object_set_new(deadlines, stages[s],
+                            json_pack("{s:o,s:I,s:s,s:s}", "due", api_time(due), "due_ms",
+                                      (json_int_t)strtoll(due, NULL, 10), "state",
+                                      state ? state : "", "span", span ? span : ""));
+    }
+    json_object_set_new(t, "deadlines", deadlines);
+    json_object_set_new(t, "deadlines_provisional",
+                        json_boolean(api_field(h, "clocks_provisional") != NULL &&
+                                     strcmp(api_field(h, "clocks_provisional"), "1") == 0));
+    if (api_field(h, "route_why") != NULL)
+        json_object_set_new(t, "route",
+                            json_pack("{s:s,s:I,s:o}", "why", api_field(h, "route_why"),
+                                      "score",
+                                      (json_int_t)strtoll(api_field(h, "route_score")
+                                                              ? api_field(h, "route_score")
+                                                              : "0",
+                                                          NULL, 10),
+                                      "candidates",
+                                      api_decode(api_field(h, "route_candidates"))));
+    json_object_set_new(t, "timeline", api_timeline(tl));
+    for (size_t i = 0; i + 1 < nt->elements; i += 2) {
+        json_t *n = api_decode(nt->element[i + 1]->str);
+        char ms[24];
+        if (!json_is_object(n))
+            continue;
+        json_object_set_new(n, "nid", json_string(nt->element[i]->str));
+        static const char *times[] = {"created_at", "delivered_at", "last_attempt_at",
+                                      "next_attempt_at"};
+        for (int k = 0; k < 4; k++) {
+            json_t *v = json_object_get(n, times[k]);
+            if (json_is_integer(v)) {
+                snprintf(ms, sizeof(ms), "%lld", (long long)json_integer_value(v));
+                json_object_set_new(n, times[k], api_time(ms));
+            }
+        }
+        json_array_append_new(notes, n);
+    }
+    json_object_set_new(t, "notifications", notes);
+    return t;
+}
+
+static int api_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n == 0 || n > 40)
+        return 0;
+    for (; *id; id++)
+        if (!isalnum((unsigned char)*id) && *id != '-')
+            return 0;
+    return 1;
+}
+
+static void api_get(api_t *api, httpd_req_t *req, const config_token_t *tok, const char *id)
+{
+    const config_t *cfg = svc_cfg(api->svc);
+    rds_t *r = svc_rds(api->svc);
+    redisReply *rep;
+
+    if (!api_id_valid(id)) {
+        api_error(req, 404, "not_found", NULL, "no ticket %.40s (ids look like BX-20261125-000123)",
+                  id);
+        return;
+    }
+    if (rds_ensure(r) != 0) {
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+        return;
+    }
+    const char *argv[] = {cfg->tier, id};
+    if (rds_append_fcall(r, "ticket_get", 2, argv, NULL) != 0 || (rep = rds_read(r)) == NULL) {
+        svc_redis_failed(api->svc, "ticket_get");
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+        return;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
+        api_error(req, 404, "not_found", NULL, "no ticket %s", id);
+    } else {
+        const char *unit = api_field(rep->element[0], "unit");
+        if (tok->role == ROLE_UNIT && (unit == NULL || strcmp(unit, tok->unit) != 0)) {
+            /* a unit sees only its own orders; others' do not exist for it */
+            api_error(req, 404, "not_found", NULL, "no ticket %s", id);
+        } else {
+            if (api_sees_phone(tok))
+                log_msg(LOG_INFO, "phone.viewed", "ticket=%s actor=%s role=%s", id, tok->name,
+                        config_role_name(tok->role));
+            api_json(req, 200, api_view(tok, rep->element[0], rep->element[1], rep->element[2]),
+                     NULL);
+        }
+    }
+    freeReplyObject(rep);
+}
+
+static int api_query_int(httpd_req_t *req, const char *name, long min, long max, long def,
+                         long *ret)
+{
+    const char *v = httpd_query(req, name);
+    char *end;
+    long n;
+
+    if (v == NULL || *v == '\0') {
+        *ret = def;
+        return 0;
+    }
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < min || n > max) {
+        api_error(req, 400, "invalid_value", name, "%s must be a whole number from %ld to %ld",
+                  name, min, max);
+        return -1;
+    }
+    *ret = n;
+    return 0;
+}
+
+static void api_list(api_t *api, httpd_req_t *req, const config_token_t *tok)
+{
+    static const char *statuses[] = {"received", "pending_dispatch", "dispatched", NULL};
+    const config_t *cfg = svc_cfg(api->svc);
+    const char *unit = httpd_query(req, "unit"), *status = httpd_query(req, "status");
+    rds_t *r = svc_rds(api->svc);
+    char ix[96], off[16], lim[16];
+    long offset, limit;
+    redisReply *rep;
+    json_t *items;
+
+    if (api_query_int(req, "limit", 1, API_PAGE_MAX, 20, &limit) != 0 ||
+        api_query_int(req, "offset", 0, 1000000, 0, &offset) != 0)
+        return;
+    if (tok->role == ROLE_UNIT) {
+        if (unit != NULL && *unit && strcmp(unit, tok->unit) != 0) {
+            api_error(req, 403, "forbidden", "unit", "a unit token lists only its own unit's "
+                      "orders (%s)", tok->unit);
+            return;
+        }
+        unit = tok->unit;
+    }
+    if (unit != NULL && *unit && units_find(api->units, unit) == NULL) {
+        api_error(req, 400, "invalid_value", "unit", "unit '%.64s' is not a unit of this tier",
+                  unit);
+        return;
+    }
+    if (status != NULL && *status && !api_in(status, statuses)) {
+        char list[128];
+        api_list_text(statuses, list, sizeof(list));
+        api_error(req, 400, "invalid_value", "status", "status '%.32s' is not one of: %s",
+                  status, list);
+        return;
+    }
+    if (unit != NULL && *unit)
+        snprintf(ix, sizeof(ix), "unit:%s", unit);
+    else if (status != NULL && *status)
+        snprintf(ix, sizeof(ix), "status:%s", status);
+    else
+        snprintf(ix, sizeof(ix), "all");
+    if (!(unit != NULL && *unit))
+        status = NULL; /* the status index itself filters */
+    snprintf(off, sizeof(off), "%ld", offset);
+    snprintf(lim, sizeof(lim), "%ld", limit);
+    if (rds_ensure(r) != 0) {
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+        return;
+    }
+    const char *argv[] = {cfg->tier, ix, off, lim, status != NULL ? status : ""};
+    if (rds_append_fcall(r, "ticket_list", 5, argv, NULL) != 0 || (rep = rds_read(r)) == NULL) {
+        svc_redis_failed(api->svc, "ticket_list");
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+        return;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1) {
+        api_error(req, 500, "store_failed", NULL, "%s",
+                  rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+        freeReplyObject(rep);
+        return;
+    }
+    items = json_array();
+    for (size_t i = 1; i + 6 < rep->elements; i += 7) {
+        char masked[32];
+        log_mask_phone(rep->element[i + 5]->str, masked, sizeof(masked));
+        json_array_append_new(
+            items, json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s%}", "id", rep->element[i]->str,
+                             "status", rep->element[i + 1]->str, "unit",
+                             rep->element[i + 2]->str, "urgency", rep->element[i + 3]->str,
+                             "created_at", api_time(rep->element[i + 4]->str), "phone", masked,
+                             "text", rep->element[i + 6]->str,
+                             (size_t)(rep->element[i + 6]->len > 120 ? 120
+                                                                      : rep->element[i + 6]->len)));
+    }
+    long long total = rep->element[0]->integer;
+    api_json(req, 200,
+             json_pack("{s:o,s:I,s:i,s:i,s:o}", "items", items, "total", (json_int_t)total,
+                       "offset", (int)offset, "limit", (int)limit, "next_offset",
+                       offset + limit < total ? json_integer(offset + limit) : json_null()),
+             NULL);
+    freeReplyObject(rep);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Routing */
+
+void api_on_http(svc_t *svc, httpd_req_t *req, void *arg)
+{
+    api_t *api = arg;
+    const char *path = httpd_path(req), *method = httpd_method(req);
+    const config_token_t *tok;
+    static const config_role_t readers[] = {ROLE_OPERATOR, ROLE_DISPATCHER, ROLE_UNIT,
+                                            ROLE_SUPERVISOR, ROLE_CALLBACK, ROLE_ADMIN,
+                                            ROLE_NONE};
+
+    if (api == NULL) {
+        api_error(req, 503, "starting", NULL, "intake is starting; retry in a second");
+        return;
+    }
+    if (strncmp(path, "/v1/", 4) != 0) {
+        api_error(req, 404, "not_found", NULL, "no such endpoint: %.100s (the API is under /v1/)",
+                  path);
+        return;
+    }
+    if ((tok = api_auth(api, req)) == NULL)
+        return;
+    if (strcmp(path, "/v1/tickets") == 0) {
+        if (strcmp(method, "POST") == 0)
+            api_create(api, req, tok);
+        else if (strcmp(method, "GET") == 0 && api_allow(req, tok, readers, "list tickets"))
+            api_list(api, req, tok);
+        else if (strcmp(method, "POST") != 0 && strcmp(method, "GET") != 0)
+            api_error(req, 405, "method_not_allowed", NULL, "use GET or POST on /v1/tickets");
+        return;
+    }
+    if (strncmp(path, "/v1/tickets/", 12) == 0 && strchr(path + 12, '/') == NULL) {
+        if (strcmp(method, "GET") != 0)
+            api_error(req, 405, "method_not_allowed", NULL, "use GET on /v1/tickets/<id>");
+        else if (api_allow(req, tok, readers, "read tickets"))
+            api_get(api, req, tok, path + 12);
+        return;
+    }
+    api_error(req, 404, "not_found", NULL, "no such endpoint: %s %.100s", method, path);
+}
+
+api_t *api_new(svc_t *svc, const units_t *units)
+{
+    api_t *api = calloc(1, sizeof(*api));
+    metrics_t *m = svc_metrics(svc);
+
+    if (api == NULL)
+        return NULL;
+    api->svc = svc;
+    api->units = units;
+    api->m_created = metrics_add(m, METRIC_COUNTER, "rexian_tickets_total{result=\"created\"}",
+                                 "Create requests by result");
+    api->m_replayed = metrics_add(m, METRIC_COUNTER, "rexian_tickets_total{result=\"replayed\"}",
+                                  "Create requests by result");
+    api->m_rejected = metrics_add(m, METRIC_COUNTER, "rexian_tickets_total{result=\"rejected\"}",
+                                  "Create requests by result");
+    api->m_unavailable = metrics_add(m, METRIC_COUNTER,
+                                     "rexian_tickets_total{result=\"unavailable\"}",
+                                     "Create requests by result");
+    api->m_batch = metrics_add(m, METRIC_HISTOGRAM, "rexian_intake_batch_size",
+                               "Creates written per Redis round trip (count, not ms)");
+    return api;
+}
+
+void api_destroy(api_t **api)
+{
+    if (api == NULL || *api == NULL)
+        return;
+    for (int i = 0; i < (*api)->n_pending; i++)
+        free((*api)->pending[i].fields);
+    free(*api);
+    *api = NULL;
+}

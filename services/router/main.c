@@ -1,0 +1,186 @@
+/* main.c -- rexian-router: decides each new order's lead unit, co-handlers and urgency from the
+ * dispatch catalogue, or sends it to the manual dispatch queue with its candidates. */
+#include "catalogue.h"
+#include "log.h"
+#include "svc.h"
+#include "units.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct router_t {
+    units_t *units; /* the units register */
+    cat_t *cat;     /* the dispatch catalogue */
+    int m_routed;   /* metric: dispatched to a unit */
+    int m_manual;   /* metric: sent to manual dispatch */
+} router_t;
+
+/* The decision as the store's ticket_dispatch function reads it. Caller frees. */
+static char *router_decision(const char *ticket, const cat_result_t *res)
+{
+    json_t *d = json_object(), *co = json_array(), *cands = json_array();
+    char *text;
+
+    for (int i = 0; i < res->n_co; i++)
+        json_array_append_new(co, json_string(res->co_units[i]));
+    for (int i = 0; i < res->n_candidates; i++)
+        json_array_append_new(cands, json_pack("{s:s,s:i}", "unit", res->candidates[i].unit,
+                                               "score", res->candidates[i].score));
+    json_object_set_new(d, "ticket", json_string(ticket));
+    json_object_set_new(d, "manual", json_boolean(res->manual));
+    json_object_set_new(d, "unit", json_string(res->unit));
+    json_object_set_new(d, "co_units", co);
+    json_object_set_new(d, "urgency", json_string(cat_urgency_name(res->urgency)));
+    json_object_set_new(d, "candidates", cands);
+    json_object_set_new(d, "why", json_string(res->why));
+    json_object_set_new(d, "score", json_integer(res->score));
+    text = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    return text;
+}
+
+static int router_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
+{
+    router_t *rt = arg;
+    const config_t *cfg = svc_cfg(svc);
+    rds_t *r = svc_rds(svc);
+    char now[24], redeliver[24];
+    int sent = 0;
+
+    if (rds_ensure(r) != 0) {
+        svc_redis_failed(svc, "dispatch"); /* the outbox keeps them: redelivered later */
+        return 0;
+    }
+    snprintf(now, sizeof(now), "%lld", (long long)svc_now(svc));
+    snprintf(redeliver, sizeof(redeliver), "%lld", (long long)cfg->redeliver_after_ms);
+    for (int i = 0; i < n; i++) {
+        char ticket[64], category[40], township[80];
+        const char *text, *address = "";
+        size_t text_len, address_len = 0;
+        char text_buf[8192], address_buf[512];
+        cat_result_t res;
+        char *decision;
+
+        if (strcmp(msgs[i].type, "ticket.created") != 0 ||
+            proto_body_str(&msgs[i], "ticket", ticket, sizeof(ticket)) != 0 ||
+            proto_body_raw(&msgs[i], "text", &text, &text_len) != 0) {
+            log_msg(LOG_WARN, "frame.unexpected", "type=%s id=%s", msgs[i].type, msgs[i].id);
+            continue;
+        }
+        snprintf(text_buf, sizeof(text_buf), "%.*s", (int)text_len, text);
+        if (proto_body_raw(&msgs[i], "address", &address, &address_len) != 0)
+            address_len = 0;
+        snprintf(address_buf, sizeof(address_buf), "%.*s", (int)address_len, address);
+        if (proto_body_str(&msgs[i], "category", category, sizeof(category)) != 0)
+            category[0] = '\0';
+        if (proto_body_str(&msgs[i], "township", township, sizeof(township)) != 0)
+            township[0] = '\0';
+        cat_route(rt->cat,
+                  &(cat_request_t){.text = text_buf, .address = address_buf,
+                                   .township = township, .category = category},
+                  &res);
+        decision = router_decision(ticket, &res);
+        if (decision == NULL)
+            continue;
+        const char *argv[] = {cfg->tier, msgs[i].id, now, svc_instance(svc), redeliver, decision};
+        if (rds_append_fcall(r, "ticket_dispatch", 6, argv, NULL) == 0)
+            sent++;
+        free(decision);
+        metrics_inc(svc_metrics(svc), res.manual ? rt->m_manual : rt->m_routed, 1);
+    }
+    for (int i = 0; i < sent; i++) {
+        redisReply *rep = rds_read(r);
+        if (rep == NULL) {
+            svc_redis_failed(svc, "dispatch");
+            break;
+        }
+        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
+            svc_send(svc, STAGE_WATCHER, rep->element[1]->str, rep->element[1]->len);
+            svc_send(svc, STAGE_NOTIFIER, rep->element[2]->str, rep->element[2]->len);
+        } else if (rep->type == REDIS_REPLY_ERROR) {
+            log_msg(LOG_ERROR, "dispatch.failed", "error=\"%s\"", rep->str);
+        }
+        freeReplyObject(rep);
+    }
+    return 0;
+}
+
+static int router_load(router_t *rt, const config_t *cfg)
+{
+    char err[600];
+
+    rt->units = units_load(cfg->units_path, err, sizeof(err));
+    if (rt->units == NULL) {
+        log_msg(LOG_ERROR, "config.invalid", "error=\"%s\"", err);
+        return -1;
+    }
+    rt->cat = cat_load(cfg->catalogue_path, rt->units, err, sizeof(err));
+    if (rt->cat == NULL) {
+        log_msg(LOG_ERROR, "config.invalid", "error=\"%s\"", err);
+        return -1;
+    }
+    log_msg(LOG_INFO, "catalogue.loaded", "units=%zu phrases=%zu file=%s",
+            units_count(rt->units), cat_phrase_count(rt->cat), cfg->catalogue_path);
+    return 0;
+}
+
+/* --check-config: validate the config, the units and the catalogue, print what is wrong. */
+static int router_check(int argc, char **argv)
+{
+    const char *path = config_path_from_args(argc, argv);
+    router_t rt = {0};
+    config_t *cfg = malloc(sizeof(*cfg));
+    char err[600];
+    int rc = 1;
+
+    if (cfg == NULL)
+        return 1;
+    if (path == NULL) {
+        fprintf(stderr, "rexian-router: no config: pass -c FILE or set REXIAN_CONFIG\n");
+    } else if (config_load(path, cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+    } else if ((rt.units = units_load(cfg->units_path, err, sizeof(err))) == NULL ||
+               (rt.cat = cat_load(cfg->catalogue_path, rt.units, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "%s\n", err);
+    } else {
+        printf("ok: %s, %zu units, %zu phrases in %s\n", path, units_count(rt.units),
+               cat_phrase_count(rt.cat), cfg->catalogue_path);
+        rc = 0;
+    }
+    cat_destroy(&rt.cat);
+    units_destroy(&rt.units);
+    free(cfg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    router_t rt = {0};
+    svc_opts_t opts = {.name = "router", .consumes = STAGE_ROUTER,
+                       .produces = {[STAGE_WATCHER] = 1, [STAGE_NOTIFIER] = 1},
+                       .on_batch = router_on_batch, .arg = &rt};
+    svc_t *svc;
+    int rc = 1;
+
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--check-config") == 0)
+            return router_check(argc, argv);
+    svc = svc_new(argc, argv, &opts);
+    if (svc == NULL)
+        return 1;
+    if (router_load(&rt, svc_cfg(svc)) == 0) {
+        rt.m_routed = metrics_add(svc_metrics(svc), METRIC_COUNTER,
+                                  "rexian_routed_total{result=\"unit\"}",
+                                  "Orders routed, by result");
+        rt.m_manual = metrics_add(svc_metrics(svc), METRIC_COUNTER,
+                                  "rexian_routed_total{result=\"manual\"}",
+                                  "Orders routed, by result");
+        rc = svc_run(svc);
+    }
+    cat_destroy(&rt.cat);
+    units_destroy(&rt.units);
+    svc_destroy(&svc);
+    return rc;
+}
