@@ -198,7 +198,7 @@ static int svc_on_claim(loop_t *loop, void *arg)
 static int svc_on_heartbeat(loop_t *loop, void *arg)
 {
     svc_t *svc = arg;
-    int64_t now = svc_now(svc);
+    int64_t now = clock_now_ms(0); /* the registry runs on real time, whatever the test offset */
     int up = rds_ensure(svc->rds) == 0;
 
     if (up != svc->redis_up) {

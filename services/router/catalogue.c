@@ -29,6 +29,7 @@ typedef enum cat_kind_t {
     CAT_K_URG_ANY, /* an urgency rule's main phrase (target: rule index) */
     CAT_K_URG_WITH, /* an urgency rule's required context (target: rule index) */
     CAT_K_CO_WHEN, /* a co-handling rule's trigger (target: rule index) */
+    CAT_K_AND,     /* the second phrase of "a&b": needed for the first to count */
 } cat_kind_t;
 
 typedef struct cat_entry_t {
@@ -37,6 +38,8 @@ typedef struct cat_entry_t {
     unsigned char kind;              /* cat_kind_t */
     short weight;                    /* signed weight for CAT_K_ROUTE */
     int target;                      /* unit or rule index, by kind */
+    int id;                          /* order of creation (stable across the sort) */
+    int partner;                     /* "a&b": the other phrase's index (id while loading), or -1 */
 } cat_entry_t;
 
 typedef enum cat_section_type_t {
@@ -208,7 +211,7 @@ static int cat_unit_ref(const cat_t *cat, const char *code, int allow_local)
 }
 
 static int cat_add_entry(cat_t *cat, const char *phrase, int kind, int weight, int target,
-                         char *err, size_t errcap)
+                         int partner, char *err, size_t errcap)
 {
     cat_entry_t *e;
     char norm[CAT_PHRASE_MAX + 2];
@@ -243,6 +246,8 @@ static int cat_add_entry(cat_t *cat, const char *phrase, int kind, int weight, i
     e->kind = (unsigned char)kind;
     e->weight = (short)weight;
     e->target = target;
+    e->id = (int)(cat->n_entries - 1);
+    e->partner = partner;
     return 0;
 }
 
@@ -254,6 +259,7 @@ static int cat_item_phrase(void *user, const char *item)
     const char *colon = strrchr(item, ':');
     int64_t weight = CAT_DEFAULT_WEIGHT;
     size_t len = strlen(item);
+    char *amp;
 
     if (colon != NULL) {
         if (ctx->item_sign == 0) {
@@ -277,8 +283,25 @@ static int cat_item_phrase(void *user, const char *item)
     }
     memcpy(phrase, item, len);
     phrase[len] = '\0';
+    amp = strchr(phrase, '&');
+    if (amp != NULL) {
+        /* "a&b": a counts only when b is found too (anywhere in the request). */
+        int id = (int)ctx->cat->n_entries;
+
+        if (ctx->item_kind != CAT_K_ROUTE || strchr(amp + 1, '&') != NULL) {
+            snprintf(ctx->err, ctx->errcap, "'%.60s': a&b is allowed once, in kw and not", item);
+            return -1;
+        }
+        *amp = '\0';
+        if (cat_add_entry(ctx->cat, phrase, CAT_K_ROUTE,
+                          ctx->item_sign < 0 ? -(int)weight : (int)weight, ctx->item_target,
+                          id + 1, ctx->err, ctx->errcap) < 0)
+            return -1;
+        return cat_add_entry(ctx->cat, amp + 1, CAT_K_AND, 0, ctx->item_target, id, ctx->err,
+                             ctx->errcap);
+    }
     return cat_add_entry(ctx->cat, phrase, ctx->item_kind,
-                         ctx->item_sign < 0 ? -(int)weight : (int)weight, ctx->item_target,
+                         ctx->item_sign < 0 ? -(int)weight : (int)weight, ctx->item_target, -1,
                          ctx->err, ctx->errcap);
 }
 
@@ -769,6 +792,7 @@ static int cat_finish(cat_load_ctx_t *ctx, char *err, size_t errcap)
     for (size_t k = 1; k < cat->n_entries; k++) {
         const cat_entry_t *a = &cat->entries[k - 1], *b = &cat->entries[k];
         if (strcmp(a->phrase, b->phrase) == 0 && a->kind == b->kind && a->target == b->target &&
+            a->partner < 0 && b->partner < 0 &&
             (a->kind == CAT_K_ROUTE || a->kind == CAT_K_PLACE)) {
             snprintf(err, errcap, "%s: phrase '%s' listed twice for %s", ctx->path, a->phrase,
                      a->target == cat->n_units ? "local"
@@ -776,6 +800,21 @@ static int cat_finish(cat_load_ctx_t *ctx, char *err, size_t errcap)
                                                : "the gazetteer");
             return -1;
         }
+    }
+    {
+        int *where = malloc((cat->n_entries + 1) * sizeof(*where));
+
+        if (where == NULL) {
+            snprintf(err, errcap, "%s: out of memory", ctx->path);
+            return -1;
+        }
+        for (size_t k = 0; k < cat->n_entries; k++)
+            where[cat->entries[k].id] = (int)k;
+        for (size_t k = 0; k < cat->n_entries; k++) {
+            if (cat->entries[k].partner >= 0)
+                cat->entries[k].partner = where[cat->entries[k].partner];
+        }
+        free(where);
     }
     cat->bucket = malloc(65537 * sizeof(*cat->bucket));
     if (cat->bucket == NULL) {
@@ -916,13 +955,15 @@ static int cat_covered(const cat_t *cat, const cat_occ_t *occ, size_t n_occ, siz
     for (size_t j = i; j-- > 0 && (size_t)occ[j].pos + CAT_PHRASE_MAX >= start;) {
         const cat_entry_t *m = &cat->entries[occ[j].entry];
         if (m->len > e->len && (size_t)occ[j].pos + m->len >= end &&
-            (same_target ? m->kind == e->kind && m->target == e->target : m->kind == CAT_K_MASK))
+            (same_target ? m->kind == e->kind && m->target == e->target && m->partner < 0
+                         : m->kind == CAT_K_MASK))
             return 1;
     }
     for (size_t j = i + 1; j < n_occ && occ[j].pos == start; j++) {
         const cat_entry_t *m = &cat->entries[occ[j].entry];
         if (m->len > e->len &&
-            (same_target ? m->kind == e->kind && m->target == e->target : m->kind == CAT_K_MASK))
+            (same_target ? m->kind == e->kind && m->target == e->target && m->partner < 0
+                         : m->kind == CAT_K_MASK))
             return 1;
     }
     return 0;
@@ -962,7 +1003,7 @@ int cat_route(const cat_t *cat, const cat_request_t *req, cat_result_t *ret)
 {
     char buf[CAT_BUF_MAX];
     cat_occ_t occ[CAT_MAX_OCC];
-    unsigned char hit[CAT_MAX_ENTRIES / 8];
+    unsigned char hit[CAT_MAX_ENTRIES / 8], paired[CAT_MAX_ENTRIES / 8];
     unsigned char urg_any[CAT_MAX_RULES], urg_with[CAT_MAX_RULES];
     int score[UNITS_MAX + 1], order[UNITS_MAX + 1], eff[UNITS_MAX + 1];
     int n = cat->n_units, local = n, township = -1, n_order = 0;
@@ -975,6 +1016,7 @@ int cat_route(const cat_t *cat, const cat_request_t *req, cat_result_t *ret)
         return -EINVAL;
     memset(&r, 0, sizeof(r));
     memset(hit, 0, sizeof(hit));
+    memset(paired, 0, sizeof(paired));
     memset(urg_any, 0, sizeof(urg_any));
     memset(urg_with, 0, sizeof(urg_with));
     memset(score, 0, sizeof(score));
@@ -1012,7 +1054,7 @@ int cat_route(const cat_t *cat, const cat_request_t *req, cat_result_t *ret)
 
         if (e->kind == CAT_K_MASK || e->kind == CAT_K_HYPO || cat_covered(cat, occ, n_occ, i, 0))
             continue;
-        if (e->kind == CAT_K_ROUTE && cat_covered(cat, occ, n_occ, i, 1))
+        if (e->kind == CAT_K_ROUTE && e->partner < 0 && cat_covered(cat, occ, n_occ, i, 1))
             continue;
         if ((e->kind == CAT_K_URG_ANY || e->kind == CAT_K_URG_WITH) &&
             cat_hypothetical(cat, buf, occ, n_occ, i))
@@ -1026,12 +1068,27 @@ int cat_route(const cat_t *cat, const cat_request_t *req, cat_result_t *ret)
         if (hit[idx / 8] & (1u << (idx % 8)))
             continue;
         hit[idx / 8] |= (unsigned char)(1u << (idx % 8));
-        if (e->kind == CAT_K_ROUTE)
+        if (e->kind == CAT_K_ROUTE && e->partner < 0)
             score[e->target] += e->weight;
         else if (e->kind == CAT_K_URG_ANY)
             urg_any[e->target] = 1;
         else if (e->kind == CAT_K_URG_WITH)
             urg_with[e->target] = 1;
+    }
+
+    /* "a&b" phrases count once both are found. */
+    for (size_t k = 0; k < n_occ; k++) {
+        const cat_entry_t *e = &cat->entries[occ[k].entry];
+        unsigned idx = occ[k].entry, pidx;
+
+        if (e->kind != CAT_K_ROUTE || e->partner < 0)
+            continue;
+        pidx = (unsigned)e->partner;
+        if (!(hit[idx / 8] & (1u << (idx % 8))) || !(hit[pidx / 8] & (1u << (pidx % 8))) ||
+            (paired[idx / 8] & (1u << (idx % 8))))
+            continue;
+        paired[idx / 8] |= (unsigned char)(1u << (idx % 8));
+        score[e->target] += e->weight;
     }
 
     if (req->category != NULL && req->category[0] != '\0') {
@@ -1132,14 +1189,16 @@ int cat_route(const cat_t *cat, const cat_request_t *req, cat_result_t *ret)
                 const cat_entry_t *e = &cat->entries[occ[i].entry];
                 unsigned idx = occ[i].entry;
                 if (e->kind != CAT_K_ROUTE || !(hit[idx / 8] & (1u << (idx % 8))) ||
-                    (listed[idx / 8] & (1u << (idx % 8))))
+                    (listed[idx / 8] & (1u << (idx % 8))) ||
+                    (e->partner >= 0 && !(paired[idx / 8] & (1u << (idx % 8)))))
                     continue;
                 if (e->target != top && !(e->target == local && top == township))
                     continue;
                 listed[idx / 8] |= (unsigned char)(1u << (idx % 8));
-                cat_why_add(&why, "%s%s%s%+d", shown > 0 ? " " : "",
+                cat_why_add(&why, "%s%s%s%s%s%+d", shown > 0 ? " " : "",
                             e->target == local && top != local ? "local:" : "", e->phrase,
-                            e->weight);
+                            e->partner >= 0 ? "&" : "",
+                            e->partner >= 0 ? cat->entries[e->partner].phrase : "", e->weight);
                 shown++;
             }
             cat_why_add(&why, "]");
