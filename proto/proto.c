@@ -89,6 +89,29 @@ static const char *utf8_invalid(const unsigned char *s, size_t n, size_t *ret_ba
  * Pre-check: a pure walk over the bytes, no allocation
  * ------------------------------------------------------------------------------------------- */
 
+/* What follows a type byte: the formats 0xc0..0xdf (the fix ranges are decoded in place). */
+enum { FMT_SCALAR, FMT_STR, FMT_BIN, FMT_ARRAY, FMT_MAP, FMT_RESERVED, FMT_EXT };
+
+typedef struct mp_format_t {
+    unsigned char kind; /* FMT_* */
+    unsigned char size; /* bytes of the payload (FMT_SCALAR) or of the length field; 0 for ext */
+    const char *name;   /* for error texts */
+} mp_format_t;
+
+static const mp_format_t mp_formats[32] = {
+    {FMT_SCALAR, 0, "nil"},    {FMT_RESERVED, 0, "0xc1"},  {FMT_SCALAR, 0, "false"},
+    {FMT_SCALAR, 0, "true"},   {FMT_BIN, 1, "bin8"},       {FMT_BIN, 2, "bin16"},
+    {FMT_BIN, 4, "bin32"},     {FMT_EXT, 0, "ext8"},       {FMT_EXT, 0, "ext16"},
+    {FMT_EXT, 0, "ext32"},     {FMT_SCALAR, 4, "float32"}, {FMT_SCALAR, 8, "float64"},
+    {FMT_SCALAR, 1, "uint8"},  {FMT_SCALAR, 2, "uint16"},  {FMT_SCALAR, 4, "uint32"},
+    {FMT_SCALAR, 8, "uint64"}, {FMT_SCALAR, 1, "int8"},    {FMT_SCALAR, 2, "int16"},
+    {FMT_SCALAR, 4, "int32"},  {FMT_SCALAR, 8, "int64"},   {FMT_EXT, 0, "fixext1"},
+    {FMT_EXT, 0, "fixext2"},   {FMT_EXT, 0, "fixext4"},    {FMT_EXT, 0, "fixext8"},
+    {FMT_EXT, 0, "fixext16"},  {FMT_STR, 1, "str8"},       {FMT_STR, 2, "str16"},
+    {FMT_STR, 4, "str32"},     {FMT_ARRAY, 2, "array16"},  {FMT_ARRAY, 4, "array32"},
+    {FMT_MAP, 2, "map16"},     {FMT_MAP, 4, "map32"},
+};
+
 proto_err_t proto_check(const char *data, size_t len, char *errstr, size_t errcap)
 {
     const unsigned char *p = (const unsigned char *)data;
@@ -130,67 +153,47 @@ proto_err_t proto_check(const char *data, size_t len, char *errstr, size_t errca
         }
 
         unsigned char b = p[pos++];
-        size_t hdr = 0;     /* size of the length field that follows the type byte */
-        size_t fixed = 0;   /* size of a fixed-size payload */
-        bool is_str = false, is_bin = false, is_map = false;
-        uint64_t n = 0;     /* length or count */
-        const char *what = NULL;
+        mp_format_t f;
+        uint64_t n = 0; /* length or count */
 
-        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-            continue; /* fixint, nil, bool */
+        if (b <= 0x7f || b >= 0xe0) {
+            continue; /* fixint */
         } else if (b <= 0x8f) {
-            is_map = true, n = b & 0x0f, what = "fixmap";
+            f = (mp_format_t){FMT_MAP, 0, "fixmap"}, n = b & 0x0f;
         } else if (b <= 0x9f) {
-            n = b & 0x0f, what = "fixarray";
+            f = (mp_format_t){FMT_ARRAY, 0, "fixarray"}, n = b & 0x0f;
         } else if (b <= 0xbf) {
-            is_str = true, n = b & 0x1f, what = "fixstr";
+            f = (mp_format_t){FMT_STR, 0, "fixstr"}, n = b & 0x1f;
         } else {
-            switch (b) {
-            case 0xc1:
-                set_err(errstr, errcap, "reserved byte 0xc1 at byte %zu", at);
-                return PROTO_ERR_BADTYPE;
-            case 0xc4: is_bin = true, hdr = 1, what = "bin8"; break;
-            case 0xc5: is_bin = true, hdr = 2, what = "bin16"; break;
-            case 0xc6: is_bin = true, hdr = 4, what = "bin32"; break;
-            case 0xca: fixed = 4, what = "float32"; break;
-            case 0xcb: fixed = 8, what = "float64"; break;
-            case 0xcc: fixed = 1, what = "uint8"; break;
-            case 0xcd: fixed = 2, what = "uint16"; break;
-            case 0xce: fixed = 4, what = "uint32"; break;
-            case 0xcf: fixed = 8, what = "uint64"; break;
-            case 0xd0: fixed = 1, what = "int8"; break;
-            case 0xd1: fixed = 2, what = "int16"; break;
-            case 0xd2: fixed = 4, what = "int32"; break;
-            case 0xd3: fixed = 8, what = "int64"; break;
-            case 0xd9: is_str = true, hdr = 1, what = "str8"; break;
-            case 0xda: is_str = true, hdr = 2, what = "str16"; break;
-            case 0xdb: is_str = true, hdr = 4, what = "str32"; break;
-            case 0xdc: hdr = 2, what = "array16"; break;
-            case 0xdd: hdr = 4, what = "array32"; break;
-            case 0xde: is_map = true, hdr = 2, what = "map16"; break;
-            case 0xdf: is_map = true, hdr = 4, what = "map32"; break;
-            default: /* 0xc7..0xc9, 0xd4..0xd8 */
-                set_err(errstr, errcap, "ext type 0x%02x at byte %zu (ext is not used)", b, at);
-                return PROTO_ERR_BADTYPE;
-            }
+            f = mp_formats[b - 0xc0];
         }
 
-        if (hdr + fixed > len - pos) {
-            set_err(errstr, errcap, "frame ends inside %s at byte %zu (%zu bytes left)", what,
-                    at, len - pos);
+        if (f.kind == FMT_RESERVED) {
+            set_err(errstr, errcap, "reserved byte 0xc1 at byte %zu", at);
+            return PROTO_ERR_BADTYPE;
+        }
+        if (f.kind == FMT_EXT) {
+            set_err(errstr, errcap, "%s at byte %zu: ext types are not used", f.name, at);
+            return PROTO_ERR_BADTYPE;
+        }
+        if (f.size > len - pos) {
+            set_err(errstr, errcap, "frame ends inside %s at byte %zu (%zu bytes left)", f.name, at,
+                    len - pos);
             return PROTO_ERR_TRUNC;
         }
-        if (fixed > 0) {
-            pos += fixed;
+        if (f.kind == FMT_SCALAR) {
+            pos += f.size;
             continue;
         }
-        if (hdr > 0) {
-            n = read_be(p + pos, hdr);
-            pos += hdr;
+        if (f.size > 0) {
+            n = read_be(p + pos, f.size);
+            pos += f.size;
         }
+        const char *what = f.name;
+        bool is_map = f.kind == FMT_MAP;
         size_t rest = len - pos;
 
-        if (is_str || is_bin) {
+        if (f.kind == FMT_STR || f.kind == FMT_BIN) {
             if (n > PROTO_MAX_STR) {
                 set_err(errstr, errcap, "%s at byte %zu is %llu bytes, limit %d", what, at,
                         (unsigned long long)n, PROTO_MAX_STR);
@@ -202,10 +205,10 @@ proto_err_t proto_check(const char *data, size_t len, char *errstr, size_t errca
                 return PROTO_ERR_TRUNC;
             }
             size_t bad = 0;
-            const char *why = is_str ? utf8_invalid(p + pos, (size_t)n, &bad) : NULL;
+            const char *why = f.kind == FMT_STR ? utf8_invalid(p + pos, (size_t)n, &bad) : NULL;
             if (why != NULL) {
-                set_err(errstr, errcap, "%s at byte %zu: invalid UTF-8 at byte %zu (%s)", what,
-                        at, pos + bad, why);
+                set_err(errstr, errcap, "%s at byte %zu: invalid UTF-8 at byte %zu (%s)", what, at,
+                        pos + bad, why);
                 return PROTO_ERR_UTF8;
             }
             pos += (size_t)n;
@@ -277,17 +280,26 @@ static int obj_int(const msgpack_object *o, int64_t *ret_val)
 static const char *obj_type_name(const msgpack_object *o)
 {
     switch (o->type) {
-    case MSGPACK_OBJECT_NIL: return "nil";
-    case MSGPACK_OBJECT_BOOLEAN: return "bool";
+    case MSGPACK_OBJECT_NIL:
+        return "nil";
+    case MSGPACK_OBJECT_BOOLEAN:
+        return "bool";
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "int";
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return "int";
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return "float";
-    case MSGPACK_OBJECT_STR: return "str";
-    case MSGPACK_OBJECT_ARRAY: return "array";
-    case MSGPACK_OBJECT_MAP: return "map";
-    case MSGPACK_OBJECT_BIN: return "bin";
-    default: return "ext";
+    case MSGPACK_OBJECT_FLOAT64:
+        return "float";
+    case MSGPACK_OBJECT_STR:
+        return "str";
+    case MSGPACK_OBJECT_ARRAY:
+        return "array";
+    case MSGPACK_OBJECT_MAP:
+        return "map";
+    case MSGPACK_OBJECT_BIN:
+        return "bin";
+    default:
+        return "ext";
     }
 }
 
@@ -368,12 +380,11 @@ static int decode_envelope(proto_msg_t *msg)
         env_str(msg, f[F_ID], F_ID, 1, PROTO_ID_MAX, msg->id) != 0)
         return -1;
     if (obj_int(f[F_TS], &msg->ts) != 0)
-        return shape(msg, PROTO_ERR_SHAPE, "field ts: want an int (ms), got %s%s",
-                     obj_type_name(f[F_TS]),
-                     f[F_TS]->type == MSGPACK_OBJECT_FLOAT64 ||
-                             f[F_TS]->type == MSGPACK_OBJECT_FLOAT32
-                         ? " that is not integral"
-                         : "");
+        return shape(
+            msg, PROTO_ERR_SHAPE, "field ts: want an int (ms), got %s%s", obj_type_name(f[F_TS]),
+            f[F_TS]->type == MSGPACK_OBJECT_FLOAT64 || f[F_TS]->type == MSGPACK_OBJECT_FLOAT32
+                ? " that is not integral"
+                : "");
     if (msg->ts < 0)
         return shape(msg, PROTO_ERR_SHAPE, "field ts: %lld is negative", (long long)msg->ts);
     if (env_str(msg, f[F_SRC], F_SRC, 0, PROTO_SRC_MAX, msg->src) != 0 ||
@@ -385,8 +396,7 @@ static int decode_envelope(proto_msg_t *msg)
     if (body->type != MSGPACK_OBJECT_MAP &&
         !(body->type == MSGPACK_OBJECT_ARRAY && body->via.array.size == 0))
         return shape(msg, PROTO_ERR_SHAPE, "field body: want a map, got %s%s",
-                     body->type == MSGPACK_OBJECT_ARRAY ? "a non-empty " : "",
-                     obj_type_name(body));
+                     body->type == MSGPACK_OBJECT_ARRAY ? "a non-empty " : "", obj_type_name(body));
     msg->body = body;
     return 0;
 }
@@ -526,7 +536,8 @@ struct proto_writer_t {
 static bool str_ok(const char *s, size_t n)
 {
     size_t bad;
-    return s != NULL && n <= PROTO_MAX_STR && utf8_invalid((const unsigned char *)s, n, &bad) == NULL;
+    return s != NULL && n <= PROTO_MAX_STR &&
+           utf8_invalid((const unsigned char *)s, n, &bad) == NULL;
 }
 
 static bool pack_strn(proto_writer_t *w, const char *s, size_t n)
@@ -560,10 +571,9 @@ proto_writer_t *proto_writer_new(const char *type, const char *id, int64_t ts, c
 
     bool ok = msgpack_pack_map(&w->pk, F_COUNT) == 0 && pack_cstr(w, "v") &&
               msgpack_pack_int(&w->pk, PROTO_VERSION) == 0 && pack_cstr(w, "type") &&
-              pack_cstr(w, type) && pack_cstr(w, "id") && pack_cstr(w, id) &&
-              pack_cstr(w, "ts") && msgpack_pack_int64(&w->pk, ts) == 0 && pack_cstr(w, "src") &&
-              pack_cstr(w, src) && pack_cstr(w, "tier") && pack_cstr(w, tier) &&
-              pack_cstr(w, "body");
+              pack_cstr(w, type) && pack_cstr(w, "id") && pack_cstr(w, id) && pack_cstr(w, "ts") &&
+              msgpack_pack_int64(&w->pk, ts) == 0 && pack_cstr(w, "src") && pack_cstr(w, src) &&
+              pack_cstr(w, "tier") && pack_cstr(w, tier) && pack_cstr(w, "body");
     /* map16 with a zero count, patched by finish */
     static const char map16[3] = {(char)0xde, 0, 0};
     w->body_at = w->buf.size;
@@ -659,19 +669,32 @@ const char *proto_writer_finish(proto_writer_t *w, size_t *ret_len)
 const char *proto_err_name(proto_err_t err)
 {
     switch (err) {
-    case PROTO_OK: return "ok";
-    case PROTO_ERR_SIZE: return "size";
-    case PROTO_ERR_COUNT: return "count";
-    case PROTO_ERR_DEPTH: return "depth";
-    case PROTO_ERR_STR: return "str";
-    case PROTO_ERR_ELEMENTS: return "elements";
-    case PROTO_ERR_UTF8: return "utf8";
-    case PROTO_ERR_TRUNC: return "trunc";
-    case PROTO_ERR_TRAILING: return "trailing";
-    case PROTO_ERR_BADTYPE: return "badtype";
-    case PROTO_ERR_SHAPE: return "shape";
-    case PROTO_ERR_VERSION: return "version";
-    case PROTO_ERR_NOMEM: return "nomem";
+    case PROTO_OK:
+        return "ok";
+    case PROTO_ERR_SIZE:
+        return "size";
+    case PROTO_ERR_COUNT:
+        return "count";
+    case PROTO_ERR_DEPTH:
+        return "depth";
+    case PROTO_ERR_STR:
+        return "str";
+    case PROTO_ERR_ELEMENTS:
+        return "elements";
+    case PROTO_ERR_UTF8:
+        return "utf8";
+    case PROTO_ERR_TRUNC:
+        return "trunc";
+    case PROTO_ERR_TRAILING:
+        return "trailing";
+    case PROTO_ERR_BADTYPE:
+        return "badtype";
+    case PROTO_ERR_SHAPE:
+        return "shape";
+    case PROTO_ERR_VERSION:
+        return "version";
+    case PROTO_ERR_NOMEM:
+        return "nomem";
     }
     return "unknown";
 }

@@ -48,8 +48,8 @@ static void rewrite(const proto_msg_t *msg, size_t in_len)
         const char *p;
         size_t len;
         int64_t v;
-        if (!body_key(msg, i, key, sizeof(key)) || proto_body_get(msg, key) !=
-                                                        &msg->body->via.map.ptr[i].val)
+        if (!body_key(msg, i, key, sizeof(key)) ||
+            proto_body_get(msg, key) != &msg->body->via.map.ptr[i].val)
             continue; /* nil, or a repeated key: the accessors read the first */
         if (proto_body_raw(msg, key, &p, &len) == 0 &&
             msg->body->via.map.ptr[i].val.type == MSGPACK_OBJECT_STR)
@@ -124,8 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         rewrite(&msg, size);
     } else {
-        if (rc != -1 || msg.err == PROTO_OK || msg.err > PROTO_ERR_NOMEM ||
-            msg.errstr[0] == '\0' || msg.body != NULL)
+        if (rc != -1 || msg.err == PROTO_OK || msg.err > PROTO_ERR_NOMEM || msg.errstr[0] == '\0' ||
+            msg.body != NULL)
             fail("failed without an error, or left a body behind");
         if (pre != (structural(msg.err) ? msg.err : PROTO_OK))
             fail("the pre-check and the decoder disagree");

@@ -239,7 +239,7 @@ static void test_vectors(void)
             if (rc == 0) {
                 check_valid(name, &msg, json_object_get(vec, "meaning"));
                 const char *t = msg.type;
-                types_seen |= strcmp(t, "ticket.created") == 0       ? 1
+                types_seen |= strcmp(t, "ticket.created") == 0      ? 1
                               : strcmp(t, "ticket.dispatched") == 0 ? 2
                               : strcmp(t, "notify") == 0            ? 4
                                                                     : 0;
@@ -371,12 +371,24 @@ static void test_writer_refusals(void)
         const char *list[] = {"a", NULL};
         proto_put_str(w, "ticket", "BX-1");
         switch (cases[i].kind) {
-        case 0: proto_put_str(w, "text", "\xc0\xaf"); break;
-        case 1: proto_put_str(w, "text", big); break;
-        case 2: proto_put_str(w, "text", NULL); break;
-        case 3: proto_put_int(w, NULL, 1); break;
-        case 4: proto_put_strlist(w, "co_units", list, 2); break;
-        case 5: proto_put_int(w, "\xed\xa0\x80", 1); break;
+        case 0:
+            proto_put_str(w, "text", "\xc0\xaf");
+            break;
+        case 1:
+            proto_put_str(w, "text", big);
+            break;
+        case 2:
+            proto_put_str(w, "text", NULL);
+            break;
+        case 3:
+            proto_put_int(w, NULL, 1);
+            break;
+        case 4:
+            proto_put_strlist(w, "co_units", list, 2);
+            break;
+        case 5:
+            proto_put_int(w, "\xed\xa0\x80", 1);
+            break;
         }
         proto_put_int(w, "after", 1); /* a later good put does not undo the failure */
         size_t len = 99;
@@ -476,12 +488,12 @@ static void test_accessors(void)
 {
     /* body: {s: "abc", i: 7, u: 2^64-1, f: 1.5, g: 3.0, n: nil, b: bin "xy", t: true} */
     static const unsigned char frame[] = {
-        0x87, 0xa1, 'v', 0x01, 0xa4, 't', 'y', 'p', 'e', 0xa1, 'x', 0xa2, 'i', 'd', 0xa1, '1',
-        0xa2, 't', 's', 0x05, 0xa3, 's', 'r', 'c', 0xa0, 0xa4, 't', 'i', 'e', 'r', 0xa2, 'b',
-        'x', 0xa4, 'b', 'o', 'd', 'y', 0x88, 0xa1, 's', 0xa3, 'a', 'b', 'c', 0xa1, 'i', 0x07,
-        0xa1, 'u', 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xa1, 'f', 0xcb, 0x3f,
-        0xf8, 0, 0, 0, 0, 0, 0, 0xa1, 'g', 0xca, 0x40, 0x40, 0, 0, 0xa1, 'n', 0xc0, 0xa1, 'b',
-        0xc4, 0x02, 'x', 'y', 0xa1, 't', 0xc3};
+        0x87, 0xa1, 'v',  0x01, 0xa4, 't',  'y',  'p',  'e',  0xa1, 'x',  0xa2, 'i',  'd',  0xa1,
+        '1',  0xa2, 't',  's',  0x05, 0xa3, 's',  'r',  'c',  0xa0, 0xa4, 't',  'i',  'e',  'r',
+        0xa2, 'b',  'x',  0xa4, 'b',  'o',  'd',  'y',  0x88, 0xa1, 's',  0xa3, 'a',  'b',  'c',
+        0xa1, 'i',  0x07, 0xa1, 'u',  0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xa1,
+        'f',  0xcb, 0x3f, 0xf8, 0,    0,    0,    0,    0,    0,    0xa1, 'g',  0xca, 0x40, 0x40,
+        0,    0,    0xa1, 'n',  0xc0, 0xa1, 'b',  0xc4, 0x02, 'x',  'y',  0xa1, 't',  0xc3};
     proto_msg_t msg;
     CHECK_INT(proto_decode((const char *)frame, sizeof(frame), &msg), 0);
     char buf[8];
@@ -578,10 +590,18 @@ static void test_mutations(void)
         const char *b; /* bytes to splice in */
         size_t n;      /* how many */
     } splices[] = {
-        {"\xdf\x10\x00\x00\x00", 5}, {"\xdd\xff\xff\xff\xff", 5}, {"\xdc\xff\xff", 3},
-        {"\xde\xff\xff", 3},         {"\xdb\x7f\xff\xff\xff", 5}, {"\xc6\xff\xff\xff\xff", 5},
-        {"\x9f", 1},                 {"\x8f", 1},                 {"\xc1", 1},
-        {"\xd4\x01\x00", 3},         {"\xed\xa0\x80", 3},         {"\xcb\x7f\xf8\0\0\0\0\0\0", 9},
+        {"\xdf\x10\x00\x00\x00", 5},
+        {"\xdd\xff\xff\xff\xff", 5},
+        {"\xdc\xff\xff", 3},
+        {"\xde\xff\xff", 3},
+        {"\xdb\x7f\xff\xff\xff", 5},
+        {"\xc6\xff\xff\xff\xff", 5},
+        {"\x9f", 1},
+        {"\x8f", 1},
+        {"\xc1", 1},
+        {"\xd4\x01\x00", 3},
+        {"\xed\xa0\x80", 3},
+        {"\xcb\x7f\xf8\0\0\0\0\0\0", 9},
     };
     const char *root = getenv("REXIAN_SOURCE_DIR");
     char path[4096];
