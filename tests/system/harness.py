@@ -208,16 +208,10 @@ heartbeat = 1s
 
     # -- talking to it ------------------------------------------------------------------------
     def redis(self, *args):
-        out = subprocess.run(["redis-cli", "-p", str(self.redis_port), "--no-raw"] + list(args),
+        """One command through redis-cli --raw: the text answer (lists one item a line)."""
+        out = subprocess.run(["redis-cli", "-p", str(self.redis_port), "--raw"] + list(args),
                              capture_output=True, text=True, timeout=10)
-        if out.returncode != 0:
-            return None
-        text = out.stdout.strip()
-        if text.startswith('"') and text.endswith('"'):
-            return text[1:-1]
-        if text.startswith("(integer) "):
-            return text[len("(integer) "):]
-        return text
+        return out.stdout.strip() if out.returncode == 0 else None
 
     def port_open(self, port):
         try:
