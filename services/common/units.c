@@ -9,9 +9,9 @@
 #include <string.h>
 
 struct units_t {
-    size_t n;      /* units in the register */
-    unit_t *v;     /* the units, file order */
-    int *lines;    /* line of each unit's section header */
+    size_t n;   /* units in the register */
+    unit_t *v;  /* the units, file order */
+    int *lines; /* line of each unit's section header */
 };
 
 /* libinih keeps at most this many bytes of a section name: longer codes arrive cut short. */
@@ -20,10 +20,10 @@ struct units_t {
 #define UNITS_CODE_DISTINCT (UNITS_INI_SECTION_MAX - 5)
 
 typedef struct units_ctx_t {
-    units_t *units;          /* the register being filled */
-    int cur;                 /* index of the section the last key belonged to, or -1 */
-    char cur_section[96];    /* that section's name as the parser gave it */
-    unsigned char *seen;     /* per unit: bit set for each key already given */
+    units_t *units;       /* the register being filled */
+    int cur;              /* index of the section the last key belonged to, or -1 */
+    char cur_section[96]; /* that section's name as the parser gave it */
+    unsigned char *seen;  /* per unit: bit set for each key already given */
 } units_ctx_t;
 
 enum {
@@ -106,20 +106,20 @@ static int units_scan_sections(units_t *units, const char *path, char *err, size
         }
         *end = '\0';
         if (units_section_code(s + 1, code, sizeof(code)) == NULL) {
-            snprintf(err, errcap, "%s:%d: section [%.60s] not allowed: expected [unit CODE]",
-                     path, lineno, s + 1);
+            snprintf(err, errcap, "%s:%d: section [%.60s] not allowed: expected [unit CODE]", path,
+                     lineno, s + 1);
             goto out;
         }
         if (!unit_code_valid(code)) {
             snprintf(err, errcap,
-                     "%s:%d: invalid unit code '%.64s': use 1..%d bytes of a-z, 0-9 and '-'",
-                     path, lineno, code, UNIT_CODE_MAX);
+                     "%s:%d: invalid unit code '%.64s': use 1..%d bytes of a-z, 0-9 and '-'", path,
+                     lineno, code, UNIT_CODE_MAX);
             goto out;
         }
         for (size_t i = 0; i < units->n; i++) {
             if (strcmp(units->v[i].code, code) == 0) {
-                snprintf(err, errcap, "%s:%d: duplicate unit '%s' (first at line %d)", path,
-                         lineno, code, units->lines[i]);
+                snprintf(err, errcap, "%s:%d: duplicate unit '%s' (first at line %d)", path, lineno,
+                         code, units->lines[i]);
                 goto out;
             }
             if (strncmp(units->v[i].code, code, UNITS_CODE_DISTINCT) == 0 &&
@@ -274,8 +274,7 @@ static int units_handle(void *user, const char *section, const char *key, const 
         if (strcmp(value, "department") != 0 && strcmp(value, "utility") != 0 &&
             strcmp(value, "township") != 0 && strcmp(value, "other") != 0) {
             snprintf(err, errcap,
-                     "kind '%.40s' not allowed: use department, utility, township or other",
-                     value);
+                     "kind '%.40s' not allowed: use department, utility, township or other", value);
             return -1;
         }
         return units_set(u->kind, sizeof(u->kind), key, value, err, errcap);

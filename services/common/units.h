@@ -18,13 +18,13 @@
 
 #include <stddef.h>
 
-#define UNITS_MAX 512          /* units per register */
-#define UNIT_CODE_MAX 63       /* bytes in a code */
-#define UNIT_KIND_MAX 15       /* bytes in a kind */
-#define UNIT_NAME_MAX 127      /* bytes in name and name_en */
-#define UNIT_DUTIES_MAX 1023   /* bytes in duties, continuation lines included */
-#define UNIT_WEBHOOK_MAX 511   /* bytes in a webhook URL */
-#define UNIT_SECRET_MAX 127    /* bytes in a webhook secret */
+#define UNITS_MAX 512        /* units per register */
+#define UNIT_CODE_MAX 63     /* bytes in a code */
+#define UNIT_KIND_MAX 15     /* bytes in a kind */
+#define UNIT_NAME_MAX 127    /* bytes in name and name_en */
+#define UNIT_DUTIES_MAX 1023 /* bytes in duties, continuation lines included */
+#define UNIT_WEBHOOK_MAX 511 /* bytes in a webhook URL */
+#define UNIT_SECRET_MAX 127  /* bytes in a webhook secret */
 
 typedef struct unit_t {
     char code[UNIT_CODE_MAX + 1];       /* stable id, [a-z0-9-] */

@@ -10,26 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CAT_NAME_MAX 47      /* bytes in a rule or category name */
-#define CAT_SECTION_MAX 127  /* bytes in a section name as written */
+#define CAT_NAME_MAX 47     /* bytes in a rule or category name */
+#define CAT_SECTION_MAX 127 /* bytes in a section name as written */
 #define CAT_MAX_SECTIONS 2048
-#define CAT_MAX_OCC 4096     /* phrase occurrences looked at in one request */
-#define CAT_DEFAULT_WEIGHT 3 /* weight of a phrase written without ":N" */
-#define CAT_MAX_CAT_UNITS 16 /* units named by one [category] */
+#define CAT_MAX_OCC 4096       /* phrase occurrences looked at in one request */
+#define CAT_DEFAULT_WEIGHT 3   /* weight of a phrase written without ":N" */
+#define CAT_MAX_CAT_UNITS 16   /* units named by one [category] */
 #define CAT_INI_SECTION_MAX 49 /* libinih keeps this many bytes of a section name */
 #define CAT_BUF_MAX (CAT_MAX_ADDRESS + CAT_MAX_TEXT + 2)
 
 /* ---------------------------------------------------------------- types */
 
 typedef enum cat_kind_t {
-    CAT_K_ROUTE,   /* adds weight to a unit (target: unit index, n_units for local) */
-    CAT_K_MASK,    /* hides shorter phrases inside it */
-    CAT_K_HYPO,    /* makes a following danger phrase hypothetical */
-    CAT_K_PLACE,   /* names a place in a township (target: unit index) */
-    CAT_K_URG_ANY, /* an urgency rule's main phrase (target: rule index) */
+    CAT_K_ROUTE,    /* adds weight to a unit (target: unit index, n_units for local) */
+    CAT_K_MASK,     /* hides shorter phrases inside it */
+    CAT_K_HYPO,     /* makes a following danger phrase hypothetical */
+    CAT_K_PLACE,    /* names a place in a township (target: unit index) */
+    CAT_K_URG_ANY,  /* an urgency rule's main phrase (target: rule index) */
     CAT_K_URG_WITH, /* an urgency rule's required context (target: rule index) */
-    CAT_K_CO_WHEN, /* a co-handling rule's trigger (target: rule index) */
-    CAT_K_AND,     /* the second phrase of "a&b": needed for the first to count */
+    CAT_K_CO_WHEN,  /* a co-handling rule's trigger (target: rule index) */
+    CAT_K_AND,      /* the second phrase of "a&b": needed for the first to count */
 } cat_kind_t;
 
 typedef struct cat_entry_t {
@@ -73,45 +73,45 @@ typedef struct cat_rule_t {
 } cat_rule_t;
 
 typedef struct cat_category_t {
-    char name[CAT_NAME_MAX + 1];     /* category code as intake sends it */
-    int unit[CAT_MAX_CAT_UNITS];     /* unit index, n_units = local */
-    int weight[CAT_MAX_CAT_UNITS];   /* weight added to that unit */
-    int n;                           /* entries used */
+    char name[CAT_NAME_MAX + 1];   /* category code as intake sends it */
+    int unit[CAT_MAX_CAT_UNITS];   /* unit index, n_units = local */
+    int weight[CAT_MAX_CAT_UNITS]; /* weight added to that unit */
+    int n;                         /* entries used */
 } cat_category_t;
 
 struct cat_t {
-    const units_t *units;      /* borrowed register */
-    int n_units;               /* units_count(units) */
-    cat_entry_t *entries;      /* all phrases, sorted by their first two bytes */
-    size_t n_entries;          /* entries used */
-    size_t cap_entries;        /* entries allocated */
-    uint32_t *bucket;          /* 65537 offsets into entries by first two bytes */
-    cat_rule_t *rules;         /* urgency and co-handling rules */
-    int n_rules;               /* rules used */
-    cat_category_t *cats;      /* category hints */
-    int n_cats;                /* categories used */
-    unsigned char *area;       /* n_units x n_units: area[u * n + t] = u serves township t */
-    unsigned char *has_area;   /* per unit: 1 when it declared an area */
-    int min_score;             /* least score for an automatic dispatch */
-    int min_margin;            /* least lead over the runner-up */
-    int township_margin;       /* handicap of townships against departments */
-    int outside_area_percent;  /* score kept by a unit outside its area */
-    int hypo_window;           /* characters before a danger phrase searched for HYPO */
+    const units_t *units;     /* borrowed register */
+    int n_units;              /* units_count(units) */
+    cat_entry_t *entries;     /* all phrases, sorted by their first two bytes */
+    size_t n_entries;         /* entries used */
+    size_t cap_entries;       /* entries allocated */
+    uint32_t *bucket;         /* 65537 offsets into entries by first two bytes */
+    cat_rule_t *rules;        /* urgency and co-handling rules */
+    int n_rules;              /* rules used */
+    cat_category_t *cats;     /* category hints */
+    int n_cats;               /* categories used */
+    unsigned char *area;      /* n_units x n_units: area[u * n + t] = u serves township t */
+    unsigned char *has_area;  /* per unit: 1 when it declared an area */
+    int min_score;            /* least score for an automatic dispatch */
+    int min_margin;           /* least lead over the runner-up */
+    int township_margin;      /* handicap of townships against departments */
+    int outside_area_percent; /* score kept by a unit outside its area */
+    int hypo_window;          /* characters before a danger phrase searched for HYPO */
 };
 
 typedef struct cat_load_ctx_t {
-    cat_t *cat;                 /* catalogue being filled */
-    const char *path;           /* file, for messages */
-    cat_section_t *sections;    /* headers found by the scan */
-    int n_sections;             /* entries used */
-    int cur;                    /* section of the last key, or -1 */
+    cat_t *cat;                         /* catalogue being filled */
+    const char *path;                   /* file, for messages */
+    cat_section_t *sections;            /* headers found by the scan */
+    int n_sections;                     /* entries used */
+    int cur;                            /* section of the last key, or -1 */
     char cur_name[CAT_SECTION_MAX + 1]; /* that section's name as the parser gave it */
-    char *err;                  /* the handler's message buffer for item callbacks */
-    size_t errcap;              /* its size */
-    int item_kind;              /* item callbacks: cat_kind_t being added */
-    int item_target;            /* item callbacks: its target */
-    int item_sign;              /* item callbacks: +1 for kw, -1 for not, 0: no weight */
-    cat_section_t *item_sec;    /* item callbacks: section being read */
+    char *err;                          /* the handler's message buffer for item callbacks */
+    size_t errcap;                      /* its size */
+    int item_kind;                      /* item callbacks: cat_kind_t being added */
+    int item_target;                    /* item callbacks: its target */
+    int item_sign;                      /* item callbacks: +1 for kw, -1 for not, 0: no weight */
+    cat_section_t *item_sec;            /* item callbacks: section being read */
 } cat_load_ctx_t;
 
 /* ---------------------------------------------------------------- text */
@@ -136,8 +136,10 @@ static size_t cat_normalise(const char *s, char *dst, size_t cap)
         else if (c >= 0xC0)
             clen = 2;
         for (size_t i = 1; i < clen; i++) {
-            if (p[i] == '\0') /* truncated sequence at the end: stop */
-                return dst[n] = '\0', n;
+            if (p[i] == '\0') { /* truncated sequence at the end: stop */
+                dst[n] = '\0';
+                return n;
+            }
         }
         if (clen == 3 && c == 0xEF && (p[1] == 0xBC || p[1] == 0xBD)) {
             unsigned cp = ((unsigned)(c & 0x0F) << 12) | ((unsigned)(p[1] & 0x3F) << 6) |
@@ -174,8 +176,7 @@ static size_t cat_normalise(const char *s, char *dst, size_t cap)
 /* Punctuation that ends a clause: a hypothetical word does not reach past it. */
 static int cat_clause_break(const char *s, size_t pos, size_t *ret_len)
 {
-    static const char *const marks[] = {"。", "！", "？", "；", "…", "\n", ",", ".", "!",
-                                        "?", ";"};
+    static const char *const marks[] = {"。", "！", "？", "；", "…", "\n", ",", ".", "!", "?", ";"};
 
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
         size_t l = strlen(marks[i]);
@@ -294,8 +295,8 @@ static int cat_item_phrase(void *user, const char *item)
         }
         *amp = '\0';
         if (cat_add_entry(ctx->cat, phrase, CAT_K_ROUTE,
-                          ctx->item_sign < 0 ? -(int)weight : (int)weight, ctx->item_target,
-                          id + 1, ctx->err, ctx->errcap) < 0)
+                          ctx->item_sign < 0 ? -(int)weight : (int)weight, ctx->item_target, id + 1,
+                          ctx->err, ctx->errcap) < 0)
             return -1;
         return cat_add_entry(ctx->cat, amp + 1, CAT_K_AND, 0, ctx->item_target, id, ctx->err,
                              ctx->errcap);
@@ -475,8 +476,9 @@ static int cat_handle(void *user, const char *section, const char *key, const ch
             }
         }
         if (found < 0) {
-            snprintf(err, errcap, "key '%s' outside a section (section headers start at the "
-                                  "beginning of a line)",
+            snprintf(err, errcap,
+                     "key '%s' outside a section (section headers start at the "
+                     "beginning of a line)",
                      key);
             return -1;
         }
@@ -492,8 +494,7 @@ static int cat_handle(void *user, const char *section, const char *key, const ch
         if (strcmp(key, "min_margin") == 0)
             return cat_setting_int(sec, 2, key, value, 0, 1000, &cat->min_margin, err, errcap);
         if (strcmp(key, "township_margin") == 0)
-            return cat_setting_int(sec, 4, key, value, 0, 1000, &cat->township_margin, err,
-                                   errcap);
+            return cat_setting_int(sec, 4, key, value, 0, 1000, &cat->township_margin, err, errcap);
         if (strcmp(key, "outside_area_percent") == 0)
             return cat_setting_int(sec, 8, key, value, 0, 100, &cat->outside_area_percent, err,
                                    errcap);
@@ -564,8 +565,7 @@ static int cat_handle(void *user, const char *section, const char *key, const ch
             } else if (strcmp(value, "urgent") == 0) {
                 r->level = CAT_URGENCY_URGENT;
             } else {
-                snprintf(err, errcap, "level '%.40s' not allowed: use emergency or urgent",
-                         value);
+                snprintf(err, errcap, "level '%.40s' not allowed: use emergency or urgent", value);
                 return -1;
             }
             return 0;
@@ -630,7 +630,8 @@ static int cat_section_parse(cat_t *cat, const char *name, cat_section_t *sec, c
             return 0;
         }
         if (arg[0] == '\0') {
-            snprintf(err, errcap, "[%s] needs a %s", word, kinds[i].arg == 3 ? "name" : "unit code");
+            snprintf(err, errcap, "[%s] needs a %s", word,
+                     kinds[i].arg == 3 ? "name" : "unit code");
             return -1;
         }
         if (kinds[i].arg == 3) {
@@ -715,8 +716,8 @@ static int cat_scan_sections(cat_load_ctx_t *ctx, char *err, size_t errcap)
         }
         for (int i = 0; i < ctx->n_sections; i++) {
             if (strcmp(ctx->sections[i].name, s + 1) == 0) {
-                snprintf(err, errcap, "%s:%d: duplicate section [%s] (first at line %d)",
-                         ctx->path, lineno, s + 1, ctx->sections[i].line);
+                snprintf(err, errcap, "%s:%d: duplicate section [%s] (first at line %d)", ctx->path,
+                         lineno, s + 1, ctx->sections[i].line);
                 goto out;
             }
         }
@@ -824,8 +825,8 @@ static int cat_finish(cat_load_ctx_t *ctx, char *err, size_t errcap)
     for (unsigned k = 0; k <= 65536; k++) {
         while (i < cat->n_entries) {
             const cat_entry_t *e = &cat->entries[i];
-            unsigned ke = ((unsigned)(unsigned char)e->phrase[0] << 8) |
-                          (unsigned char)e->phrase[1];
+            unsigned ke =
+                ((unsigned)(unsigned char)e->phrase[0] << 8) | (unsigned char)e->phrase[1];
             if (ke >= k)
                 break;
             i++;
@@ -902,9 +903,12 @@ size_t cat_phrase_count(const cat_t *cat)
 const char *cat_urgency_name(cat_urgency_t urgency)
 {
     switch (urgency) {
-    case CAT_URGENCY_EMERGENCY: return "emergency";
-    case CAT_URGENCY_URGENT: return "urgent";
-    default: return "normal";
+    case CAT_URGENCY_EMERGENCY:
+        return "emergency";
+    case CAT_URGENCY_URGENT:
+        return "urgent";
+    default:
+        return "normal";
     }
 }
 
@@ -920,9 +924,9 @@ typedef struct cat_why_t {
     size_t len; /* bytes used */
 } cat_why_t;
 
-/* Appends to the explanation; when it is full, cuts at a character boundary. */
 static void cat_why_add(cat_why_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends to the explanation; when it is full, cuts at a character boundary. */
 static void cat_why_add(cat_why_t *w, const char *fmt, ...)
 {
     char tmp[CAT_WHY_MAX + 1];
@@ -971,8 +975,8 @@ static int cat_covered(const cat_t *cat, const cat_occ_t *occ, size_t n_occ, siz
 
 /* Is a danger phrase at occurrence i made hypothetical ("怕着火", "上次着火") by a word
  * shortly before it in the same clause? */
-static int cat_hypothetical(const cat_t *cat, const char *buf, const cat_occ_t *occ,
-                            size_t n_occ, size_t i)
+static int cat_hypothetical(const cat_t *cat, const char *buf, const cat_occ_t *occ, size_t n_occ,
+                            size_t i)
 {
     size_t pos = occ[i].pos;
 
@@ -1006,7 +1010,7 @@ int cat_route(const cat_t *cat, const cat_request_t *req, cat_result_t *ret)
     unsigned char hit[CAT_MAX_ENTRIES / 8], paired[CAT_MAX_ENTRIES / 8];
     unsigned char urg_any[CAT_MAX_RULES], urg_with[CAT_MAX_RULES];
     int score[UNITS_MAX + 1], order[UNITS_MAX + 1], eff[UNITS_MAX + 1];
-    int n = cat->n_units, local = n, township = -1, n_order = 0;
+    int n, local, township = -1, n_order = 0;
     size_t blen, n_occ = 0, place_pos = SIZE_MAX, place_len = 0;
     int township_from_place = -1, truncated = 0, overflow = 0;
     cat_result_t r;
@@ -1014,6 +1018,8 @@ int cat_route(const cat_t *cat, const cat_request_t *req, cat_result_t *ret)
 
     if (cat == NULL || req == NULL || ret == NULL || req->text == NULL)
         return -EINVAL;
+    n = cat->n_units;
+    local = n; /* the index that stands for "the township where it happens" */
     memset(&r, 0, sizeof(r));
     memset(hit, 0, sizeof(hit));
     memset(paired, 0, sizeof(paired));
@@ -1059,8 +1065,8 @@ int cat_route(const cat_t *cat, const cat_request_t *req, cat_result_t *ret)
         if ((e->kind == CAT_K_URG_ANY || e->kind == CAT_K_URG_WITH) &&
             cat_hypothetical(cat, buf, occ, n_occ, i))
             continue;
-        if (e->kind == CAT_K_PLACE && (occ[i].pos < place_pos ||
-                                       (occ[i].pos == place_pos && e->len > place_len))) {
+        if (e->kind == CAT_K_PLACE &&
+            (occ[i].pos < place_pos || (occ[i].pos == place_pos && e->len > place_len))) {
             place_pos = occ[i].pos;
             place_len = e->len;
             township_from_place = e->target;
@@ -1150,8 +1156,9 @@ int cat_route(const cat_t *cat, const cat_request_t *req, cat_result_t *ret)
         int top = n_order > 0 ? order[0] : -1;
         int second = n_order > 1 ? order[1] : -1;
         int te = top >= 0 ? eff[top] : 0, se = second >= 0 ? eff[second] : 0;
-        const char *top_name = top < 0 ? "" : top == local ? "local" :
-                                                             units_at(cat->units, top)->code;
+        const char *top_name = top < 0        ? ""
+                               : top == local ? "local"
+                                              : units_at(cat->units, top)->code;
 
         if (se < 0)
             se = 0;
@@ -1269,8 +1276,8 @@ int cat_route(const cat_t *cat, const cat_request_t *req, cat_result_t *ret)
                 unsigned idx = occ[i].entry;
                 if (e->kind == CAT_K_URG_ANY && e->target == ri &&
                     (hit[idx / 8] & (1u << (idx % 8)))) {
-                    cat_why_add(&why, "; %s: %s (%s)", cat_urgency_name(rule->level),
-                                rule->name, e->phrase);
+                    cat_why_add(&why, "; %s: %s (%s)", cat_urgency_name(rule->level), rule->name,
+                                e->phrase);
                     break;
                 }
             }

@@ -3,10 +3,12 @@
  *
  * The file format is documented at the top of deploy/beixian/catalogue.conf. In short:
  *   [settings]         min_score, min_margin, township_margin, outside_area_percent,
- *                      hypothetical (words that make a danger word hypothetical), hypothetical_window
- *   [mask]             phrases that hide the shorter keywords inside them ("来电人" hides "来电")
+ *                      hypothetical (words that make a danger phrase after them
+ *                      hypothetical), hypothetical_window
+ *   [mask]             phrases that hide the shorter phrases inside them ("来电人" hides "来电")
  *   [route CODE]       keywords for one unit: kw = phrase[:weight], ...; not = phrase[:weight]
- *                      (subtracted); area = township codes the unit serves (optional)
+ *                      (subtracted); "a&b" counts only when b is found too; area = township
+ *                      codes the unit serves (optional)
  *   [local]            keywords of matters owned by the township where they happen
  *   [places CODE]      gazetteer: names = place names inside township CODE
  *   [category NAME]    units = CODE[:weight], ... added when the request's category is NAME
@@ -14,11 +16,12 @@
  *   [urgency NAME]     level = emergency | urgent; any = phrases; with = phrases (optional)
  *
  * Scoring: each distinct keyword found in the address or the text adds its weight once to its
- * unit. Township scores are compared with a handicap (township_margin): a matter that a
- * department owns is not pushed down to a township. The best unit leads when its score reaches
- * min_score and beats the runner-up by min_margin; otherwise the request goes to the manual
- * dispatch queue with the candidates. Text is UTF-8; phrases match as byte substrings at
- * character boundaries, ASCII letters case-insensitively. */
+ * unit; a keyword inside a longer keyword of the same unit counts as the longer one. Township
+ * scores are compared with a handicap (township_margin): a matter that a department owns is not
+ * pushed down to a township. The best unit leads when its score reaches min_score and beats the
+ * runner-up by min_margin; otherwise the request goes to the manual dispatch queue with the
+ * candidates. Text is UTF-8; phrases match as byte substrings at character boundaries, ASCII
+ * letters case-insensitively. */
 #ifndef REXIAN_CATALOGUE_H
 #define REXIAN_CATALOGUE_H
 
@@ -26,16 +29,16 @@
 
 #include <stddef.h>
 
-#define CAT_MAX_CO 4             /* co-handling units in a result */
-#define CAT_MAX_CANDIDATES 5     /* candidates in a result */
-#define CAT_WHY_MAX 512          /* bytes in a result's explanation, NUL excluded */
-#define CAT_MAX_TEXT 8192        /* bytes of request text considered; the rest is ignored */
-#define CAT_MAX_ADDRESS 512      /* bytes of address considered */
-#define CAT_PHRASE_MAX 63        /* bytes in one phrase */
-#define CAT_MAX_ENTRIES 16384    /* phrases in a catalogue, all sections together */
-#define CAT_MAX_RULES 512        /* [urgency] and [cohandle] sections together */
-#define CAT_MAX_CATEGORIES 256   /* [category] sections */
-#define CAT_WEIGHT_MAX 100       /* largest weight of one phrase */
+#define CAT_MAX_CO 4           /* co-handling units in a result */
+#define CAT_MAX_CANDIDATES 5   /* candidates in a result */
+#define CAT_WHY_MAX 512        /* bytes in a result's explanation, NUL excluded */
+#define CAT_MAX_TEXT 8192      /* bytes of request text considered; the rest is ignored */
+#define CAT_MAX_ADDRESS 512    /* bytes of address considered */
+#define CAT_PHRASE_MAX 63      /* bytes in one phrase */
+#define CAT_MAX_ENTRIES 16384  /* phrases in a catalogue, all sections together */
+#define CAT_MAX_RULES 512      /* [urgency] and [cohandle] sections together */
+#define CAT_MAX_CATEGORIES 256 /* [category] sections */
+#define CAT_WEIGHT_MAX 100     /* largest weight of one phrase */
 
 typedef enum cat_urgency_t {
     CAT_URGENCY_NORMAL = 0,    /* general request: working-day clocks */
@@ -56,17 +59,17 @@ typedef struct cat_candidate_t {
 } cat_candidate_t;
 
 typedef struct cat_result_t {
-    char unit[UNIT_CODE_MAX + 1];                  /* lead unit; "" when manual */
-    char co_units[CAT_MAX_CO][UNIT_CODE_MAX + 1];  /* co-handling units */
-    int n_co;                                      /* entries used in co_units */
-    int manual;                                    /* 1: manual dispatch queue, no lead */
+    char unit[UNIT_CODE_MAX + 1];                   /* lead unit; "" when manual */
+    char co_units[CAT_MAX_CO][UNIT_CODE_MAX + 1];   /* co-handling units */
+    int n_co;                                       /* entries used in co_units */
+    int manual;                                     /* 1: manual dispatch queue, no lead */
     cat_candidate_t candidates[CAT_MAX_CANDIDATES]; /* best units first, scores > 0 */
-    int n_candidates;                              /* entries used in candidates */
-    cat_urgency_t urgency;                         /* emergency, urgent or normal */
-    int score;                                     /* the best unit's score */
-    double confidence;                             /* 0..1: the lead's share of the margin */
-    char township[UNIT_CODE_MAX + 1];              /* township located, "" when none */
-    char why[CAT_WHY_MAX + 1];                     /* rules that fired, for dispatchers */
+    int n_candidates;                               /* entries used in candidates */
+    cat_urgency_t urgency;                          /* emergency, urgent or normal */
+    int score;                                      /* the best unit's score */
+    double confidence;                              /* 0..1: the lead's share of the margin */
+    char township[UNIT_CODE_MAX + 1];               /* township located, "" when none */
+    char why[CAT_WHY_MAX + 1];                      /* rules that fired, for dispatchers */
 } cat_result_t;
 
 typedef struct cat_t cat_t;

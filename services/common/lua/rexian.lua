@@ -108,6 +108,58 @@ redis.register_function('ticket_create', function(_, a)
     return {tid, 1, fr}
 end)
 
+-- Dispatches ticket tid (fields t: status, rev, created_at, category, text) to a lead unit and
+-- optional co-handlers: the ticket, the indexes, the timeline, the watcher's clock frame and a
+-- new-order notification for each unit. Returns the frames {stage, frame, ...}.
+local function dispatch_to(tag, tid, t, now, actor, role, d, redeliver, what)
+    local tk = key(tag, 't', tid)
+    local rev = tonumber(t.rev) + 1
+    local co = d.co_units or {}
+    redis.call('HSET', tk, 'status', 'dispatched', 'rev', rev, 'updated_at', now,
+               'unit', d.unit, 'co_units', cjson.encode(co), 'urgency', d.urgency,
+               'dispatched_at', now)
+    if d.why then
+        redis.call('HSET', tk, 'route_why', d.why, 'route_score', d.score or 0,
+                   'route_candidates', cjson.encode(d.candidates or {}))
+    end
+    local created = tonumber(t.created_at)
+    redis.call('ZADD', key(tag, 'ix', 'unit', d.unit), created, tid)
+    for _, u in ipairs(co) do redis.call('ZADD', key(tag, 'ix', 'unit', u), created, tid) end
+    set_status(tag, tid, t.status, 'dispatched', created)
+    timeline(tag, tid, {at = now, actor = actor, role = role, what = what, unit = d.unit,
+                        co_units = (#co > 0) and co or nil, urgency = d.urgency,
+                        note = d.why or d.note})
+    local out = {}
+    local wid = tid .. ':dispatched:' .. rev
+    local wf = frame('ticket.dispatched', wid, now, actor, tag, {
+        ticket = tid, unit = d.unit, co_units = co, urgency = d.urgency,
+        category = t.category or '', dispatched_at = now})
+    outbox_put(tag, 'watcher', wid, now + redeliver, wf)
+    out[#out + 1] = 'watcher'
+    out[#out + 1] = wf
+    local units = {d.unit}
+    for _, u in ipairs(co) do units[#units + 1] = u end
+    for i, u in ipairs(units) do
+        out[#out + 1] = 'notifier'
+        out[#out + 1] = notify(tag, tid, now, actor, now + redeliver,
+                               tid .. ':new_order:' .. u .. ':' .. rev,
+                               {kind = 'unit.new_order', target = u, unit = d.unit,
+                                role = (i == 1) and 'lead' or 'co', urgency = d.urgency,
+                                summary = string.sub(t.text or '', 1, 300)})
+    end
+    redis.call('HINCRBY', key(tag, 'stat'), 'dispatched', 1)
+    event(tag, tid, 'dispatched', rev, now, {unit = d.unit, co_units = co, urgency = d.urgency})
+    return out, rev
+end
+
+local function load_ticket(tag, tid)
+    local h = redis.call('HGETALL', key(tag, 't', tid))
+    if #h == 0 then return nil end
+    local t = {}
+    for i = 1, #h, 2 do t[h[i]] = h[i + 1] end
+    return t
+end
+
 -- ticket_dispatch: ARGV tag, message id, now, src, redeliver_ms, decision(JSON)
 -- decision: {ticket, manual, unit, co_units, urgency, candidates, why, score}
 -- Returns {1, frame for the watcher or '', frame for the notifier} or {0} when already applied.
@@ -117,54 +169,34 @@ redis.register_function('ticket_dispatch', function(_, a)
     if not outbox_has(tag, 'router', mid) then return {0} end
     local tid = d.ticket
     local tk = key(tag, 't', tid)
-    local t = redis.call('HMGET', tk, 'status', 'rev', 'created_at', 'category', 'text')
-    if t[1] ~= 'received' then
+    local t = load_ticket(tag, tid)
+    if not t or t.status ~= 'received' then
         outbox_take(tag, 'router', mid)
         return {0}
     end
-    local rev = tonumber(t[2]) + 1
-    local created = tonumber(t[3])
-    local cands = cjson.encode(d.candidates or {})
     local wf, nf = '', ''
     if d.manual then
+        local rev = tonumber(t.rev) + 1
+        local created = tonumber(t.created_at)
         redis.call('HSET', tk, 'status', 'pending_dispatch', 'rev', rev, 'updated_at', now,
                    'urgency', d.urgency, 'route_why', d.why, 'route_score', d.score,
-                   'route_candidates', cands)
+                   'route_candidates', cjson.encode(d.candidates or {}))
         redis.call('ZADD', key(tag, 'q', 'manual'), now, tid)
         set_status(tag, tid, 'received', 'pending_dispatch', created)
         timeline(tag, tid, {at = now, actor = src, role = 'router', what = 'pending_dispatch',
                             note = d.why, candidates = d.candidates or {}})
         nf = notify(tag, tid, now, src, now + redeliver, tid .. ':manual:' .. rev,
                     {kind = 'dispatch.manual', target = 'dispatcher', urgency = d.urgency,
-                     summary = string.sub(t[5], 1, 300)})
+                     summary = string.sub(t.text, 1, 300)})
         redis.call('HINCRBY', key(tag, 'stat'), 'manual', 1)
         event(tag, tid, 'pending_dispatch', rev, now, {candidates = d.candidates or {}})
-    else
-        local co = cjson.encode(d.co_units or {})
-        redis.call('HSET', tk, 'status', 'dispatched', 'rev', rev, 'updated_at', now,
-                   'unit', d.unit, 'co_units', co, 'urgency', d.urgency, 'dispatched_at', now,
-                   'route_why', d.why, 'route_score', d.score, 'route_candidates', cands)
-        redis.call('ZADD', key(tag, 'ix', 'unit', d.unit), created, tid)
-        set_status(tag, tid, 'received', 'dispatched', created)
-        local co_list = nil
-        if d.co_units and #d.co_units > 0 then co_list = d.co_units end
-        timeline(tag, tid, {at = now, actor = src, role = 'router', what = 'dispatched',
-                            unit = d.unit, co_units = co_list, urgency = d.urgency,
-                            note = d.why})
-        local wid = tid .. ':dispatched:' .. rev
-        wf = frame('ticket.dispatched', wid, now, src, tag, {
-            ticket = tid, unit = d.unit, co_units = d.co_units or {}, urgency = d.urgency,
-            category = t[4], dispatched_at = now})
-        outbox_put(tag, 'watcher', wid, now + redeliver, wf)
-        nf = notify(tag, tid, now, src, now + redeliver, tid .. ':new_order:' .. d.unit .. ':' .. rev,
-                    {kind = 'unit.new_order', target = d.unit, unit = d.unit,
-                     urgency = d.urgency, summary = string.sub(t[5], 1, 300)})
-        redis.call('HINCRBY', key(tag, 'stat'), 'dispatched', 1)
-        event(tag, tid, 'dispatched', rev, now, {unit = d.unit, co_units = d.co_units or {},
-                                                 urgency = d.urgency})
+        outbox_take(tag, 'router', mid)
+        return {1, wf, nf}
     end
+    local frames = dispatch_to(tag, tid, t, now, src, 'router', d, redeliver, 'dispatched')
     outbox_take(tag, 'router', mid)
-    return {1, wf, nf}
+    -- frames: watcher, then the lead's notification, then co-handlers' (sent by redelivery)
+    return {1, frames[2], frames[4]}
 end)
 
 -- clocks_start: ARGV tag, message id, now, src, ticket, clocks(JSON {stage = due ms, ...},
