@@ -215,10 +215,57 @@ static const config_key_t config_keys[] = {
     D("delivery", "redeliver_after", redeliver_after_ms),
     D("delivery", "lease", lease_ms),
     I("delivery", "max_deliveries", max_deliveries, 1, 1000),
+    I("deadlines", "max_extensions", max_extensions, 0, 10),
     I("delivery", "batch", batch, 1, 4096),
     I("delivery", "hwm", hwm, 100, 1000000),
     D("delivery", "heartbeat", heartbeat_ms),
 };
+
+typedef struct config_list_t {
+    char (*items)[CONFIG_REASON_MAX]; /* where the list goes */
+    int *n;                           /* its count */
+} config_list_t;
+
+static int config_list_item(void *user, const char *item)
+{
+    config_list_t *l = user;
+
+    if (*l->n >= CONFIG_MAX_REASONS || strlen(item) >= CONFIG_REASON_MAX)
+        return -1;
+    snprintf(l->items[*l->n], CONFIG_REASON_MAX, "%s", item);
+    (*l->n)++;
+    return 0;
+}
+
+static int config_reasons(config_t *cfg, const char *key, const char *value, char *err,
+                          size_t errcap)
+{
+    config_list_t l;
+
+    if (strcmp(key, "reject") == 0)
+        l = (config_list_t){cfg->reject_reasons, &cfg->n_reject_reasons};
+    else if (strcmp(key, "return") == 0)
+        l = (config_list_t){cfg->return_reasons, &cfg->n_return_reasons};
+    else {
+        snprintf(err, errcap, "unknown setting [reasons] %s (reject, return)", key);
+        return -1;
+    }
+    *l.n = 0;
+    if (conf_each_item(value, config_list_item, &l) != 0 || *l.n == 0) {
+        snprintf(err, errcap, "[reasons] %s: 1 to %d comma-separated codes of at most %d bytes",
+                 key, CONFIG_MAX_REASONS, CONFIG_REASON_MAX - 1);
+        return -1;
+    }
+    return 0;
+}
+
+int config_reason_ok(const char (*list)[CONFIG_REASON_MAX], int n, const char *reason)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i], reason) == 0)
+            return 1;
+    return 0;
+}
 
 static int config_handler(void *user, const char *section, const char *key, const char *value,
                           char *err, size_t errcap)
@@ -226,6 +273,16 @@ static int config_handler(void *user, const char *section, const char *key, cons
     config_t *cfg = user;
     char name[80];
 
+    if (strcmp(section, "reasons") == 0)
+        return config_reasons(cfg, key, value, err, errcap);
+    if (strcmp(section, "deadlines") == 0 && strcmp(key, "return_window") == 0) {
+        snprintf(cfg->return_window.text, sizeof(cfg->return_window.text), "%.23s", value);
+        if (cal_parse_span(value, &cfg->return_window.span) != 0) {
+            snprintf(err, errcap, "[deadlines] return_window = '%s': %s", value, CAL_SPAN_HELP);
+            return -1;
+        }
+        return 0;
+    }
     if (strcmp(section, "tokens") == 0)
         return config_token(cfg, key, value, err, errcap);
     if (strncmp(section, "policy.", 7) == 0)
@@ -292,6 +349,21 @@ static void config_defaults(config_t *cfg)
     cfg->webhook_parallel = 64;
     cfg->webhook_timeout_ms = 5000;
     cfg->watch_interval_ms = 1000;
+    snprintf(cfg->return_window.text, sizeof(cfg->return_window.text), "2wd");
+    cal_parse_span("2wd", &cfg->return_window.span);
+    cfg->max_extensions = 1;
+    {
+        static const char *reject[] = {"in_court", "emergency_110", "same_matter_no_new_facts",
+                                       "not_government", "insufficient_information"};
+        static const char *ret[] = {"not_our_responsibility", "wrong_location", "duplicate",
+                                    "other"};
+        for (size_t i = 0; i < sizeof(reject) / sizeof(reject[0]); i++)
+            snprintf(cfg->reject_reasons[cfg->n_reject_reasons++], CONFIG_REASON_MAX, "%s",
+                     reject[i]);
+        for (size_t i = 0; i < sizeof(ret) / sizeof(ret[0]); i++)
+            snprintf(cfg->return_reasons[cfg->n_return_reasons++], CONFIG_REASON_MAX, "%s",
+                     ret[i]);
+    }
     for (int u = 0; u < CONFIG_URGENCIES; u++) {
         for (int s = 0; s < CONFIG_STAGES; s++) {
             snprintf(cfg->policy[u][s].text, sizeof(cfg->policy[u][s].text), "%s",

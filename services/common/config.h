@@ -11,6 +11,8 @@
 #define CONFIG_MAX_TOKENS 64
 #define CONFIG_URGENCIES 3 /* emergency, urgent, normal */
 #define CONFIG_STAGES 3    /* ack, reply, close */
+#define CONFIG_MAX_REASONS 16
+#define CONFIG_REASON_MAX 48
 
 typedef enum config_role_t {
     ROLE_NONE = 0,
@@ -81,6 +83,14 @@ typedef struct config_t {
     int64_t watch_interval_ms;      /* how often due clocks are claimed */
     /* [policy.URGENCY] stage = span */
     config_span_t policy[CONFIG_URGENCIES][CONFIG_STAGES];
+    /* [deadlines] */
+    config_span_t return_window;    /* a unit may return an order this long after dispatch */
+    int max_extensions;             /* approved extensions per order */
+    /* [reasons] configured lists a step's reason must come from */
+    char reject_reasons[CONFIG_MAX_REASONS][CONFIG_REASON_MAX]; /* 不予受理 reasons */
+    int n_reject_reasons;
+    char return_reasons[CONFIG_MAX_REASONS][CONFIG_REASON_MAX]; /* 退单 reasons */
+    int n_return_reasons;
     /* [tokens] */
     config_token_t tokens[CONFIG_MAX_TOKENS];
     int n_tokens;
@@ -91,6 +101,9 @@ typedef struct config_t {
 /* Reads path into *ret (defaults first, then the file, then REXIAN_* environment overrides).
  * Returns 0, or -1 with "file:line: what is wrong" in err. */
 int config_load(const char *path, config_t *ret, char *err, size_t errcap);
+
+/* 1 when reason is in the list, else 0. */
+int config_reason_ok(const char (*list)[CONFIG_REASON_MAX], int n, const char *reason);
 
 /* The token's entry, or NULL when it is not configured. Compares SHA-256 hashes. */
 const config_token_t *config_find_token(const config_t *cfg, const char *token);

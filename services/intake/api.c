@@ -3,6 +3,7 @@
 
 #include "cal.h"
 #include "log.h"
+#include "steps.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -539,6 +540,31 @@ static json_t *api_view(const config_token_t *tok, const redisReply *h, const re
                                                           NULL, 10),
                                       "candidates",
                                       api_decode(api_field(h, "route_candidates"))));
+    {
+        /* lifecycle fields, shown when set */
+        static const char *texts[] = {"resolution", "answer", "reject_reason", "reply_text",
+                                      "rating", "rating_words", "returned_by", "return_reason",
+                                      "return_note", "extension_state", "extension_reason",
+                                      "merged_into", "close_reason", NULL};
+        static const char *times[] = {"ack_at", "replied_at", "rated_at", "closed_at",
+                                      "return_due", "extension_until", NULL};
+        static const char *docs[] = {"reply_evidence", "co_acks", "co_replies", "subs",
+                                     "merged", "returned_units", NULL};
+        for (int i = 0; texts[i] != NULL; i++)
+            if (api_field(h, texts[i]) != NULL && api_field(h, texts[i])[0] != '\0')
+                json_object_set_new(t, texts[i], json_string(api_field(h, texts[i])));
+        for (int i = 0; times[i] != NULL; i++)
+            if (api_field(h, times[i]) != NULL && api_field(h, times[i])[0] != '\0')
+                json_object_set_new(t, times[i], api_time(api_field(h, times[i])));
+        for (int i = 0; docs[i] != NULL; i++)
+            if (api_field(h, docs[i]) != NULL)
+                json_object_set_new(t, docs[i], api_decode(api_field(h, docs[i])));
+        json_object_set_new(t, "rev", json_integer(strtoll(api_field(h, "rev"), NULL, 10)));
+        json_object_set_new(t, "reopened",
+                            json_integer(api_field(h, "reopened")
+                                             ? strtoll(api_field(h, "reopened"), NULL, 10)
+                                             : 0));
+    }
     json_object_set_new(t, "timeline", api_timeline(tl));
     for (size_t i = 0; i + 1 < nt->elements; i += 2) {
         json_t *n = api_decode(nt->element[i + 1]->str);
@@ -561,6 +587,28 @@ static json_t *api_view(const config_token_t *tok, const redisReply *h, const re
     return t;
 }
 
+/* A unit sees the orders it leads, co-handles or was sub-dispatched. */
+static int api_unit_sees(const redisReply *h, const char *unit)
+{
+    const char *lead = api_field(h, "unit");
+    json_t *co, *subs, *v;
+    size_t i;
+    int seen = 0;
+
+    if (lead != NULL && strcmp(lead, unit) == 0)
+        return 1;
+    co = api_decode(api_field(h, "co_units"));
+    json_array_foreach(co, i, v) seen |= json_is_string(v) && strcmp(json_string_value(v), unit) == 0;
+    subs = api_decode(api_field(h, "subs"));
+    json_array_foreach(subs, i, v) {
+        json_t *u = json_object_get(v, "unit");
+        seen |= json_is_string(u) && strcmp(json_string_value(u), unit) == 0;
+    }
+    json_decref(co);
+    json_decref(subs);
+    return seen;
+}
+
 static int api_id_valid(const char *id)
 {
     size_t n = strlen(id);
@@ -571,6 +619,20 @@ static int api_id_valid(const char *id)
         if (!isalnum((unsigned char)*id) && *id != '-')
             return 0;
     return 1;
+}
+
+/* Whole phone numbers are personal data: every view is recorded (who, which order, when). */
+static void api_audit_phone(api_t *api, const config_token_t *tok, const char *id)
+{
+    char key[64];
+    redisReply *rep;
+
+    snprintf(key, sizeof(key), "{%s}:audit:phone", svc_cfg(api->svc)->tier);
+    rep = rds_cmd(svc_rds(api->svc), "XADD %s MAXLEN ~ 1000000 * ticket %s actor %s role %s",
+                  key, id, tok->name, config_role_name(tok->role));
+    freeReplyObject(rep);
+    log_msg(LOG_INFO, "phone.viewed", "ticket=%s actor=%s role=%s", id, tok->name,
+            config_role_name(tok->role));
 }
 
 static void api_get(api_t *api, httpd_req_t *req, const config_token_t *tok, const char *id)
@@ -597,14 +659,12 @@ static void api_get(api_t *api, httpd_req_t *req, const config_token_t *tok, con
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
         api_error(req, 404, "not_found", NULL, "no ticket %s", id);
     } else {
-        const char *unit = api_field(rep->element[0], "unit");
-        if (tok->role == ROLE_UNIT && (unit == NULL || strcmp(unit, tok->unit) != 0)) {
+        if (tok->role == ROLE_UNIT && !api_unit_sees(rep->element[0], tok->unit)) {
             /* a unit sees only its own orders; others' do not exist for it */
             api_error(req, 404, "not_found", NULL, "no ticket %s", id);
         } else {
             if (api_sees_phone(tok))
-                log_msg(LOG_INFO, "phone.viewed", "ticket=%s actor=%s role=%s", id, tok->name,
-                        config_role_name(tok->role));
+                api_audit_phone(api, tok, id);
             api_json(req, 200, api_view(tok, rep->element[0], rep->element[1], rep->element[2]),
                      NULL);
         }
@@ -636,7 +696,8 @@ static int api_query_int(httpd_req_t *req, const char *name, long min, long max,
 
 static void api_list(api_t *api, httpd_req_t *req, const config_token_t *tok)
 {
-    static const char *statuses[] = {"received", "pending_dispatch", "dispatched", NULL};
+    static const char *statuses[] = {"received", "pending_dispatch", "dispatched", "acknowledged",
+                                     "returned", "replied", "closed", "rejected", "merged", NULL};
     const config_t *cfg = svc_cfg(api->svc);
     const char *unit = httpd_query(req, "unit"), *status = httpd_query(req, "status");
     rds_t *r = svc_rds(api->svc);
@@ -717,6 +778,141 @@ static void api_list(api_t *api, httpd_req_t *req, const config_token_t *tok)
 }
 
 /* ------------------------------------------------------------------------------------------
+ * Lifecycle steps */
+
+static void api_step(api_t *api, httpd_req_t *req, const config_token_t *tok, const char *id,
+                     const char *step)
+{
+    const config_t *cfg = svc_cfg(api->svc);
+    rds_t *r = svc_rds(api->svc);
+    char code[32], field[64], msg[600], now[24], redeliver[24], settings[64];
+    const char *body;
+    char *actor_text, *body_text;
+    json_t *checked, *actor;
+    redisReply *rep;
+    size_t len;
+    int status;
+    int64_t now_ms = svc_now(api->svc);
+
+    if (!api_id_valid(id)) {
+        api_error(req, 404, "not_found", NULL, "no ticket %.40s", id);
+        return;
+    }
+    body = httpd_body(req, &len);
+    checked = steps_check(step, body, len, cfg, api->units, now_ms, &status, code, field, msg,
+                          sizeof(msg));
+    if (checked == NULL) {
+        api_error(req, status, code, field[0] ? field : NULL, "%s", msg);
+        return;
+    }
+    if (rds_ensure(r) != 0) {
+        json_decref(checked);
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable; "
+                  "nothing was changed");
+        return;
+    }
+    actor = json_pack("{s:s,s:s,s:s}", "name", tok->name, "role", config_role_name(tok->role),
+                      "unit", tok->unit);
+    actor_text = json_dumps(actor, JSON_COMPACT);
+    body_text = json_dumps(checked, JSON_COMPACT);
+    json_decref(actor);
+    json_decref(checked);
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    snprintf(redeliver, sizeof(redeliver), "%lld", (long long)cfg->redeliver_after_ms);
+    snprintf(settings, sizeof(settings), "{\"max_extensions\":%d}", cfg->max_extensions);
+    const char *argv[] = {cfg->tier, now, svc_instance(api->svc), redeliver, actor_text, id,
+                          step, body_text, settings};
+    if (actor_text == NULL || body_text == NULL ||
+        rds_append_fcall(r, "ticket_step", 9, argv, NULL) != 0 || (rep = rds_read(r)) == NULL) {
+        free(actor_text);
+        free(body_text);
+        svc_redis_failed(api->svc, "ticket_step");
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) did not answer; the "
+                  "step may or may not have been applied: reload the order before retrying");
+        return;
+    }
+    free(actor_text);
+    free(body_text);
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 4 && rep->element[0]->integer == 1) {
+        json_t *extra = api_decode(rep->element[3]->str);
+        json_t *out = json_pack("{s:s,s:s,s:I}", "id", id, "status", rep->element[1]->str,
+                                "rev", (json_int_t)rep->element[2]->integer);
+        if (json_is_object(extra))
+            json_object_update(out, extra);
+        json_decref(extra);
+        for (size_t i = 4; i + 1 < rep->elements; i += 2) {
+            const char *stage = rep->element[i]->str;
+            int st = strcmp(stage, "watcher") == 0    ? STAGE_WATCHER
+                     : strcmp(stage, "notifier") == 0 ? STAGE_NOTIFIER
+                                                      : STAGE_ROUTER;
+            svc_send(api->svc, st, rep->element[i + 1]->str, rep->element[i + 1]->len);
+        }
+        log_msg(LOG_INFO, "ticket.step", "ticket=%s step=%s actor=%s status=%s", id, step,
+                tok->name, rep->element[1]->str);
+        api_json(req, 200, out, NULL);
+    } else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4) {
+        api_error(req, (int)rep->element[1]->integer, rep->element[2]->str, NULL, "%s",
+                  rep->element[3]->str);
+    } else {
+        log_msg(LOG_ERROR, "ticket.step_failed", "ticket=%s step=%s error=\"%s\"", id, step,
+                rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+        api_error(req, 500, "store_failed", NULL, "the ticket store refused the step; nothing "
+                  "was changed");
+    }
+    freeReplyObject(rep);
+}
+
+/* GET /v1/public/tickets/ID?phone_last4=NNNN: a citizen checks their own order's progress.
+ * Without the matching last four digits the order does not exist. */
+static void api_public(api_t *api, httpd_req_t *req, const char *id)
+{
+    const config_t *cfg = svc_cfg(api->svc);
+    const char *last4 = httpd_query(req, "phone_last4");
+    rds_t *r = svc_rds(api->svc);
+    redisReply *rep;
+
+    if (last4 == NULL || strlen(last4) != 4 || strspn(last4, "0123456789") != 4) {
+        api_error(req, 400, "invalid_value", "phone_last4",
+                  "phone_last4 must be the last 4 digits of the caller's phone number");
+        return;
+    }
+    if (!api_id_valid(id)) {
+        api_error(req, 404, "not_found", NULL, "no such order for this phone number");
+        return;
+    }
+    if (rds_ensure(r) != 0) {
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+        return;
+    }
+    const char *argv[] = {cfg->tier, id};
+    if (rds_append_fcall(r, "ticket_get", 2, argv, NULL) != 0 || (rep = rds_read(r)) == NULL) {
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+        return;
+    }
+    const char *phone = rep->type == REDIS_REPLY_ARRAY && rep->elements == 3
+                            ? api_field(rep->element[0], "phone")
+                            : NULL;
+    if (phone == NULL || strlen(phone) < 4 || strcmp(phone + strlen(phone) - 4, last4) != 0) {
+        api_error(req, 404, "not_found", NULL, "no such order for this phone number");
+    } else {
+        const redisReply *h = rep->element[0];
+        const unit_t *u = api_field(h, "unit") ? units_find(api->units, api_field(h, "unit"))
+                                               : NULL;
+        json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o}", "id", id, "status",
+                              api_field(h, "status"), "created_at",
+                              api_time(api_field(h, "created_at")), "unit_name",
+                              u != NULL ? json_string(u->name) : json_null(), "reply_due",
+                              api_time(api_field(h, "reply_due")));
+        if (api_field(h, "reply_text") != NULL)
+            json_object_set_new(o, "reply", json_string(api_field(h, "reply_text")));
+        if (api_field(h, "merged_into") != NULL)
+            json_object_set_new(o, "merged_into", json_string(api_field(h, "merged_into")));
+        api_json(req, 200, o, NULL);
+    }
+    freeReplyObject(rep);
+}
+
+/* ------------------------------------------------------------------------------------------
  * Routing */
 
 void api_on_http(svc_t *svc, httpd_req_t *req, void *arg)
@@ -737,6 +933,13 @@ void api_on_http(svc_t *svc, httpd_req_t *req, void *arg)
                   path);
         return;
     }
+    if (strncmp(path, "/v1/public/tickets/", 19) == 0 && strchr(path + 19, '/') == NULL) {
+        if (strcmp(method, "GET") != 0)
+            api_error(req, 405, "method_not_allowed", NULL, "use GET");
+        else
+            api_public(api, req, path + 19);
+        return;
+    }
     if ((tok = api_auth(api, req)) == NULL)
         return;
     if (strcmp(path, "/v1/tickets") == 0) {
@@ -755,7 +958,23 @@ void api_on_http(svc_t *svc, httpd_req_t *req, void *arg)
             api_get(api, req, tok, path + 12);
         return;
     }
-    api_error(req, 404, "not_found", NULL, "no such endpoint: %s %.100s", method, path);
+    if (strncmp(path, "/v1/tickets/", 12) == 0) {
+        char id[48];
+        const char *slash = strchr(path + 12, '/');
+        size_t n = (size_t)(slash - (path + 12));
+        if (n < sizeof(id) && strchr(slash + 1, '/') == NULL && steps_known(slash + 1)) {
+            memcpy(id, path + 12, n);
+            id[n] = '\0';
+            if (strcmp(method, "POST") != 0)
+                api_error(req, 405, "method_not_allowed", NULL, "steps are POSTed");
+            else
+                api_step(api, req, tok, id, slash + 1);
+            return;
+        }
+    }
+    api_error(req, 404, "not_found", NULL, "no such endpoint: %s %.100s (steps: ack, return, "
+              "review-return, subdispatch, extend, decide-extension, reply, rate, close, merge, "
+              "reject, resolve, dispatch)", method, path);
 }
 
 api_t *api_new(svc_t *svc, const units_t *units)

@@ -23,22 +23,26 @@ static int watcher_clocks(watcher_t *w, const config_t *cfg, const char *urgency
                           int64_t start, char *buf, size_t cap)
 {
     int u = config_urgency_index(urgency), provisional_any = 0;
-    int64_t due[CONFIG_STAGES];
-    int n;
+    int64_t due[CONFIG_STAGES], window;
+    int n, provisional = 0;
 
     if (u < 0)
         u = 2;
     for (int s = 0; s < CONFIG_STAGES; s++) {
-        int provisional = 0;
         if (cal_add(w->cal, start, &cfg->policy[u][s].span, &due[s], &provisional) != 0)
             return -1;
         provisional_any |= provisional;
     }
+    if (cal_add(w->cal, start, &cfg->return_window.span, &window, &provisional) != 0)
+        return -1;
+    provisional_any |= provisional;
     n = snprintf(buf, cap,
                  "{\"ack\":%lld,\"reply\":%lld,\"close\":%lld,\"ack_span\":\"%s\","
-                 "\"reply_span\":\"%s\",\"close_span\":\"%s\",\"provisional\":%d}",
+                 "\"reply_span\":\"%s\",\"close_span\":\"%s\",\"return\":%lld,"
+                 "\"provisional\":%d}",
                  (long long)due[0], (long long)due[1], (long long)due[2], cfg->policy[u][0].text,
-                 cfg->policy[u][1].text, cfg->policy[u][2].text, provisional_any);
+                 cfg->policy[u][1].text, cfg->policy[u][2].text, (long long)window,
+                 provisional_any);
     return n > 0 && (size_t)n < cap ? provisional_any : -1;
 }
 
@@ -47,7 +51,7 @@ static int watcher_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
     watcher_t *w = arg;
     const config_t *cfg = svc_cfg(svc);
     rds_t *r = svc_rds(svc);
-    char now[24];
+    char now[24], redeliver[24];
     int sent = 0;
 
     if (rds_ensure(r) != 0) {
@@ -55,6 +59,7 @@ static int watcher_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
         return 0;
     }
     snprintf(now, sizeof(now), "%lld", (long long)svc_now(svc));
+    snprintf(redeliver, sizeof(redeliver), "%lld", (long long)cfg->redeliver_after_ms);
     for (int i = 0; i < n; i++) {
         char ticket[64], urgency[24], clocks[512];
         int64_t start;
@@ -76,8 +81,9 @@ static int watcher_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
         }
         if (prov)
             metrics_inc(svc_metrics(svc), w->m_provisional, 1);
-        const char *argv[] = {cfg->tier, msgs[i].id, now, svc_instance(svc), ticket, clocks};
-        if (rds_append_fcall(r, "clocks_start", 6, argv, NULL) == 0)
+        const char *argv[] = {cfg->tier, msgs[i].id, now, svc_instance(svc), ticket, clocks,
+                              redeliver};
+        if (rds_append_fcall(r, "clocks_start", 7, argv, NULL) == 0)
             sent++;
     }
     for (int i = 0; i < sent; i++) {
@@ -89,8 +95,11 @@ static int watcher_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
         if (rep->type == REDIS_REPLY_ERROR)
             log_msg(LOG_ERROR, "clocks.failed", "error=\"%s\"", rep->str);
         else if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
-                 rep->element[0]->integer == 1)
+                 rep->element[0]->integer == 1) {
             metrics_inc(svc_metrics(svc), w->m_started, 1);
+            if (rep->elements == 2) /* the citizen's first notice */
+                svc_send(svc, STAGE_NOTIFIER, rep->element[1]->str, rep->element[1]->len);
+        }
         freeReplyObject(rep);
     }
     return 0;

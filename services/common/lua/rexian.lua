@@ -126,6 +126,8 @@ local function dispatch_to(tag, tid, t, now, actor, role, d, redeliver, what)
     redis.call('ZADD', key(tag, 'ix', 'unit', d.unit), created, tid)
     for _, u in ipairs(co) do redis.call('ZADD', key(tag, 'ix', 'unit', u), created, tid) end
     set_status(tag, tid, t.status, 'dispatched', created)
+    redis.call('ZREM', key(tag, 'q', 'manual'), tid)
+    redis.call('ZREM', key(tag, 'q', 'review'), tid)
     timeline(tag, tid, {at = now, actor = actor, role = role, what = what, unit = d.unit,
                         co_units = (#co > 0) and co or nil, urgency = d.urgency,
                         note = d.why or d.note})
@@ -139,11 +141,12 @@ local function dispatch_to(tag, tid, t, now, actor, role, d, redeliver, what)
     out[#out + 1] = wf
     local units = {d.unit}
     for _, u in ipairs(co) do units[#units + 1] = u end
+    local kind = d.kind or 'unit.new_order'
     for i, u in ipairs(units) do
         out[#out + 1] = 'notifier'
         out[#out + 1] = notify(tag, tid, now, actor, now + redeliver,
-                               tid .. ':new_order:' .. u .. ':' .. rev,
-                               {kind = 'unit.new_order', target = u, unit = d.unit,
+                               tid .. ':' .. kind .. ':' .. u .. ':' .. rev,
+                               {kind = kind, target = u, unit = d.unit,
                                 role = (i == 1) and 'lead' or 'co', urgency = d.urgency,
                                 summary = string.sub(t.text or '', 1, 300)})
     end
@@ -199,11 +202,13 @@ redis.register_function('ticket_dispatch', function(_, a)
     return {1, frames[2], frames[4]}
 end)
 
--- clocks_start: ARGV tag, message id, now, src, ticket, clocks(JSON {stage = due ms, ...},
--- provisional = 0|1). Returns {1} or {0} when already applied.
+-- clocks_start: ARGV tag, message id, now, src, ticket, clocks(JSON {ack, reply, close = due ms,
+-- STAGE_span, return = end of the return window, provisional = 0|1}), redeliver_ms. Returns
+-- {1[, frame for the notifier]} or {0} when already applied.
 redis.register_function('clocks_start', function(_, a)
     local tag, mid, now, src, tid = a[1], a[2], tonumber(a[3]), a[4], a[5]
     local c = cjson.decode(a[6])
+    local redeliver = tonumber(a[7] or '5000')
     if not outbox_has(tag, 'watcher', mid) then return {0} end
     local tk = key(tag, 't', tid)
     local note = {}
@@ -216,11 +221,17 @@ redis.register_function('clocks_start', function(_, a)
             note[#note + 1] = stage
         end
     end
+    if c['return'] then redis.call('HSET', tk, 'return_due', c['return']) end
     redis.call('HSET', tk, 'clocks_provisional', c.provisional or 0)
     timeline(tag, tid, {at = now, actor = src, role = 'watcher', what = 'clocks_started',
                         note = table.concat(note, ','), ack_due = c.ack, reply_due = c.reply,
-                        close_due = c.close})
+                        close_due = c.close, provisional = (c.provisional == 1) or nil})
     outbox_take(tag, 'watcher', mid)
+    -- the citizen hears the order number and when to expect a reply, once
+    if redis.call('HSETNX', tk, 'citizen_told', now) == 1 then
+        return {1, notify(tag, tid, now, src, now + redeliver, tid .. ':citizen.accepted',
+                          {kind = 'citizen.accepted', target = 'citizen', due_at = c.reply})}
+    end
     return {1}
 end)
 
@@ -244,10 +255,12 @@ redis.register_function('clock_fire', function(_, a)
     local ck = key(tag, 'clk')
     if redis.call('ZSCORE', ck, member) == false then return {0} end
     redis.call('ZREM', ck, member)
-    local tid, stage = string.match(member, '^(.-)|(%a+)|')
+    local tid, stage = string.match(member, '^(.-)|(%w+)|')
     local tk = key(tag, 't', tid)
-    local t = redis.call('HMGET', tk, stage .. '_state', stage .. '_due', 'unit', 'rev')
+    local t = redis.call('HMGET', tk, stage .. '_state', stage .. '_due', 'unit', 'rev',
+                         stage .. '_unit')
     if t[1] ~= 'running' then return {0} end
+    if t[5] then t[3] = t[5] end -- a sub-dispatch's clock concerns the sub-dispatched unit
     local due = tonumber(t[2])
     redis.call('HSET', tk, stage .. '_state', 'overdue', 'updated_at', now)
     timeline(tag, tid, {at = now, actor = src, role = 'watcher', what = 'deadline.due',
@@ -359,6 +372,391 @@ redis.register_function('notify_result', function(_, a)
     rec.state = state
     redis.call('HSET', nk, nid, cjson.encode(rec))
     return {state}
+end)
+
+-- ---------------------------------------------------------------------------------------------
+-- The work-order lifecycle: every step a person takes on an order.
+--
+-- ticket_step: ARGV tag, now, src, redeliver_ms, actor(JSON {name, role, unit}), ticket id,
+-- step, body(JSON, already type-checked by intake), settings(JSON {max_extensions}).
+-- Returns {1, status, rev, extra(JSON), stage, frame, stage, frame, ...} on success, or
+-- {0, http status, code, message} when the step is not allowed; nothing is written then.
+
+local OPEN = {received = true, pending_dispatch = true, dispatched = true, acknowledged = true,
+              returned = true, replied = true}
+
+-- step -> who may take it, in which states, and whether a unit must be the lead ('lead'), the
+-- lead or a co-handler ('member').
+local STEPS = {
+    resolve = {roles = {operator = 1, admin = 1}, states = {'received', 'pending_dispatch'}},
+    reject = {roles = {operator = 1, admin = 1}, states = {'received', 'pending_dispatch'}},
+    dispatch = {roles = {dispatcher = 1, admin = 1}, states = {'pending_dispatch'}},
+    ack = {roles = {unit = 1}, scope = 'member', states = {'dispatched', 'acknowledged'}},
+    ['return'] = {roles = {unit = 1}, scope = 'lead', states = {'dispatched', 'acknowledged'}},
+    ['review-return'] = {roles = {dispatcher = 1, admin = 1}, states = {'returned'}},
+    subdispatch = {roles = {unit = 1}, scope = 'lead', states = {'acknowledged'}},
+    extend = {roles = {unit = 1}, scope = 'lead', states = {'dispatched', 'acknowledged'}},
+    ['decide-extension'] = {roles = {supervisor = 1, admin = 1},
+                            states = {'dispatched', 'acknowledged', 'returned'}},
+    reply = {roles = {unit = 1}, scope = 'member', states = {'acknowledged'}},
+    rate = {roles = {callback = 1, admin = 1}, states = {'replied'}},
+    close = {roles = {supervisor = 1, admin = 1},
+             states = {'pending_dispatch', 'dispatched', 'acknowledged', 'returned', 'replied'}},
+    merge = {roles = {dispatcher = 1, operator = 1, admin = 1},
+             states = {'received', 'pending_dispatch', 'dispatched'}},
+}
+local STEP_ORDER = {'resolve', 'reject', 'dispatch', 'ack', 'return', 'review-return',
+                    'subdispatch', 'extend', 'decide-extension', 'reply', 'rate', 'close',
+                    'merge'}
+
+local function contains(list, v)
+    for _, x in ipairs(list) do if x == v then return true end end
+    return false
+end
+
+local function member_of(t, unit)
+    if t.unit == unit then return 'lead' end
+    local co = cjson.decode(t.co_units or '[]')
+    if type(co) == 'table' and contains(co, unit) then return 'co' end
+    local subs = cjson.decode(t.subs or '[]')
+    if type(subs) == 'table' then
+        for _, s in ipairs(subs) do if s.unit == unit then return 'sub' end end
+    end
+    return nil
+end
+
+-- The steps this actor could take on the order now, for a 409's message.
+local function allowed_now(t, actor)
+    local out = {}
+    for _, name in ipairs(STEP_ORDER) do
+        local s = STEPS[name]
+        if s.roles[actor.role] and contains(s.states, t.status) then
+            if actor.role ~= 'unit' or s.scope == 'member' and member_of(t, actor.unit) or
+                s.scope == 'lead' and t.unit == actor.unit then
+                out[#out + 1] = name
+            end
+        end
+    end
+    return out
+end
+
+local function fmt_states(list) return table.concat(list, ', ') end
+
+-- Ends a stage clock: 'met' or 'late' against its due time, 'stopped' when the order ended.
+local function stop_clock(tk, t, stage, now, how)
+    if t[stage .. '_state'] ~= 'running' and t[stage .. '_state'] ~= 'overdue' then return end
+    local state = how
+    if not state then
+        local due = tonumber(t[stage .. '_due'] or '0')
+        state = (now <= due) and 'met' or 'late'
+    end
+    redis.call('HSET', tk, stage .. '_state', state, stage .. '_done_at', now)
+    t[stage .. '_state'] = state
+end
+
+local function stop_all(tk, t, now)
+    for _, st in ipairs({'ack', 'reply', 'close'}) do stop_clock(tk, t, st, now, 'stopped') end
+end
+
+redis.register_function('ticket_step', function(_, a)
+    local tag, now, src, redeliver = a[1], tonumber(a[2]), a[3], tonumber(a[4])
+    local actor, tid, step = cjson.decode(a[5]), a[6], a[7]
+    local b, settings = cjson.decode(a[8]), cjson.decode(a[9])
+    local spec = STEPS[step]
+    if not spec then return {0, 404, 'unknown_step', 'no step ' .. step} end
+    local t = load_ticket(tag, tid)
+    if not t then return {0, 404, 'not_found', 'no ticket ' .. tid} end
+    local tk = key(tag, 't', tid)
+    local who = actor.role == 'unit' and member_of(t, actor.unit) or nil
+    if actor.role == 'unit' and not who then
+        return {0, 404, 'not_found', 'no ticket ' .. tid} -- others' orders do not exist for a unit
+    end
+    if not spec.roles[actor.role] then
+        return {0, 403, 'forbidden', 'the ' .. actor.role .. ' role may not ' .. step ..
+                ' an order'}
+    end
+    if b.rev and tonumber(b.rev) ~= tonumber(t.rev) then
+        return {0, 409, 'conflict', 'order ' .. tid .. ' changed: it is at revision ' .. t.rev ..
+                ', the request was made against revision ' .. tostring(b.rev) ..
+                '; reload it and try again'}
+    end
+    if actor.role == 'unit' and (spec.scope == 'lead' and who ~= 'lead' or
+                                 spec.scope == 'member' and who == 'sub') then
+        return {0, 409, 'not_lead', step .. ' is for the lead unit (' .. t.unit .. ') of order ' ..
+                tid .. '; ' .. actor.unit .. ' is a ' .. (who == 'co' and 'co-handler' or
+                'sub-dispatch unit')}
+    end
+    if not contains(spec.states, t.status) then
+        local can = allowed_now(t, actor)
+        return {0, 409, 'illegal_step', 'order ' .. tid .. ' is ' .. t.status .. '; ' .. step ..
+                ' is allowed when it is ' .. fmt_states(spec.states) .. '. Allowed now: ' ..
+                (#can > 0 and table.concat(can, ', ') or 'nothing for your role')}
+    end
+
+    local rev = tonumber(t.rev) + 1
+    local created = tonumber(t.created_at)
+    local frames, extra = {}, {}
+    local who_name = actor.name
+    local entry = {at = now, actor = who_name, role = actor.role, unit = actor.unit,
+                   what = step}
+    local function put(stage, f) frames[#frames + 1] = stage; frames[#frames + 1] = f end
+    local function tell(kind, target, fields)
+        fields = fields or {}
+        fields.kind = kind
+        fields.target = target
+        fields.unit = fields.unit or t.unit
+        fields.step = step
+        put('notifier', notify(tag, tid, now, src, now + redeliver,
+                               tid .. ':' .. kind .. ':' .. target .. ':' .. rev, fields))
+    end
+    local function move(to)
+        set_status(tag, tid, t.status, to, created)
+        if t.status == 'pending_dispatch' then redis.call('ZREM', key(tag, 'q', 'manual'), tid) end
+        if t.status == 'returned' then redis.call('ZREM', key(tag, 'q', 'review'), tid) end
+        redis.call('HSET', tk, 'status', to)
+        t.status = to
+    end
+
+    if step == 'resolve' then
+        move('closed')
+        redis.call('HSET', tk, 'resolution', 'first_contact', 'answer', b.answer,
+                   'closed_at', now)
+        stop_all(tk, t, now)
+        entry.note = b.answer
+        redis.call('HINCRBY', key(tag, 'stat'), 'resolved_first_contact', 1)
+    elseif step == 'reject' then
+        move('rejected')
+        redis.call('HSET', tk, 'resolution', 'rejected', 'reject_reason', b.reason,
+                   'reject_note', b.note or '', 'closed_at', now)
+        stop_all(tk, t, now)
+        entry.reason = b.reason
+        entry.note = b.note
+        tell('citizen.rejected', 'citizen', {reason = b.reason})
+    elseif step == 'dispatch' then
+        if b.unit == t.returned_by and not b.same_unit then
+            return {0, 409, 'same_unit', 'order ' .. tid .. ' was returned by ' .. b.unit}
+        end
+        local out
+        out, rev = dispatch_to(tag, tid, t, now, who_name, actor.role,
+                               {unit = b.unit, co_units = b.co_units,
+                                urgency = b.urgency or t.urgency or 'normal', note = b.note},
+                               redeliver, 'dispatched')
+        for _, f in ipairs(out) do frames[#frames + 1] = f end
+        entry = nil
+    elseif step == 'ack' then
+        if who == 'lead' then
+            if t.status ~= 'dispatched' then
+                return {0, 409, 'illegal_step', 'order ' .. tid .. ' is already acknowledged'}
+            end
+            move('acknowledged')
+            redis.call('HSET', tk, 'ack_at', now)
+            stop_clock(tk, t, 'ack', now)
+            entry.clock = t.ack_state
+        else
+            local acks = cjson.decode(t.co_acks or '{}')
+            if acks[actor.unit] then
+                return {0, 409, 'illegal_step', actor.unit .. ' acknowledged order ' .. tid ..
+                        ' already'}
+            end
+            acks[actor.unit] = now
+            redis.call('HSET', tk, 'co_acks', cjson.encode(acks))
+            entry.as = 'co-handler'
+        end
+    elseif step == 'return' then
+        local window = tonumber(t.return_due or '0')
+        if window > 0 and now > window then
+            return {0, 409, 'return_window_closed', 'the return window of order ' .. tid ..
+                    ' ended at ' .. window .. ' (ms); ask the dispatcher instead'}
+        end
+        local prev = t.status
+        move('returned')
+        local returned = cjson.decode(t.returned_units or '[]')
+        if type(returned) ~= 'table' then returned = {} end
+        returned[#returned + 1] = actor.unit
+        redis.call('HSET', tk, 'returned_by', actor.unit, 'return_reason', b.reason,
+                   'return_note', b.note or '', 'return_prev_status', prev,
+                   'returned_units', cjson.encode(returned))
+        redis.call('ZADD', key(tag, 'q', 'review'), now, tid)
+        if b.reason == 'not_our_responsibility' then
+            redis.call('HSET', key(tag, 'learn', 'returns'), tid, cjson.encode({
+                text = t.text, address = t.address, returned_unit = actor.unit, at = now}))
+        end
+        entry.reason = b.reason
+        entry.note = b.note
+        tell('return.review', 'dispatcher', {reason = b.reason, note = b.note})
+        tell('return.review', 'supervisor', {reason = b.reason, note = b.note})
+        redis.call('HINCRBY', key(tag, 'stat'), 'returned', 1)
+    elseif step == 'review-return' then
+        entry.decision = b.decision
+        entry.note = b.reason
+        if b.decision == 'redispatch' then
+            if contains(cjson.decode(t.returned_units or '[]'), b.unit) then
+                return {0, 409, 'same_unit', b.unit .. ' returned order ' .. tid ..
+                        '; redispatching to it needs a decision: reject the return instead'}
+            end
+            timeline(tag, tid, entry)
+            entry = nil
+            local learn = redis.call('HGET', key(tag, 'learn', 'returns'), tid)
+            if learn then
+                local l = cjson.decode(learn)
+                l.final_unit = b.unit
+                redis.call('HSET', key(tag, 'learn', 'returns'), tid, cjson.encode(l))
+            end
+            local out
+            out, rev = dispatch_to(tag, tid, t, now, who_name, actor.role,
+                                   {unit = b.unit, co_units = b.co_units,
+                                    urgency = t.urgency or 'normal', note = b.reason},
+                                   redeliver, 'redispatched')
+            for _, f in ipairs(out) do frames[#frames + 1] = f end
+        else
+            move(t.return_prev_status or 'dispatched')
+            tell('unit.return_rejected', t.unit, {reason = b.reason})
+        end
+    elseif step == 'subdispatch' then
+        if b.unit == t.unit then
+            return {0, 409, 'same_unit', 'a sub-dispatch goes to another unit than the lead'}
+        end
+        local subs = cjson.decode(t.subs or '[]')
+        if type(subs) ~= 'table' then subs = {} end
+        if #subs >= 8 then return {0, 409, 'too_many', 'at most 8 sub-dispatches per order'} end
+        local n = #subs + 1
+        subs[n] = {unit = b.unit, due = b.due, note = b.note, at = now, by = actor.unit}
+        local stage = 'sub' .. n
+        redis.call('HSET', tk, 'subs', cjson.encode(subs), stage .. '_due', b.due,
+                   stage .. '_state', 'running', stage .. '_unit', b.unit)
+        redis.call('ZADD', key(tag, 'clk'), b.due, tid .. '|' .. stage .. '|due')
+        redis.call('ZADD', key(tag, 'ix', 'unit', b.unit), created, tid)
+        entry.sub_unit = b.unit
+        entry.due = b.due
+        entry.note = b.note
+        tell('unit.subdispatch', b.unit, {due_at = b.due, summary = b.note})
+    elseif step == 'extend' then
+        local due = tonumber(t.close_due or '0')
+        if due > 0 and now >= due then
+            return {0, 409, 'deadline_passed', 'an extension is requested before the deadline; ' ..
+                    'the close deadline of order ' .. tid .. ' has passed'}
+        end
+        if t.extension_state == 'requested' then
+            return {0, 409, 'pending', 'an extension request is already waiting for a decision'}
+        end
+        if tonumber(t.extensions or '0') >= (settings.max_extensions or 1) then
+            return {0, 409, 'limit', 'order ' .. tid .. ' was extended ' .. (t.extensions or 0) ..
+                    ' time(s) already; the limit is ' .. (settings.max_extensions or 1)}
+        end
+        if due > 0 and b['until'] <= due then
+            return {0, 400, 'invalid_value', 'until must be later than the current close ' ..
+                    'deadline'}
+        end
+        redis.call('HSET', tk, 'extension_state', 'requested', 'extension_until', b['until'],
+                   'extension_reason', b.reason, 'extension_requested_at', now)
+        entry.reason = b.reason
+        entry['until'] = b['until']
+        tell('extension.requested', 'supervisor', {reason = b.reason, due_at = b['until']})
+    elseif step == 'decide-extension' then
+        if t.extension_state ~= 'requested' then
+            return {0, 409, 'illegal_step', 'order ' .. tid .. ' has no extension request ' ..
+                    'waiting'}
+        end
+        entry.decision = b.decision
+        entry.note = b.reason
+        if b.decision == 'approve' then
+            local untl = tonumber(t.extension_until)
+            redis.call('HSET', tk, 'extension_state', 'approved', 'close_due', untl,
+                       'close_state', 'running',
+                       'extensions', tonumber(t.extensions or '0') + 1)
+            redis.call('ZADD', key(tag, 'clk'), untl, tid .. '|close|due')
+            entry.due = untl
+        else
+            redis.call('HSET', tk, 'extension_state', 'refused')
+        end
+        tell('extension.decided', t.unit, {decision = b.decision, reason = b.reason,
+                                           due_at = tonumber(t.extension_until)})
+    elseif step == 'reply' then
+        if who == 'co' then
+            local replies = cjson.decode(t.co_replies or '{}')
+            replies[actor.unit] = {text = b.text, at = now}
+            redis.call('HSET', tk, 'co_replies', cjson.encode(replies))
+            entry.as = 'co-handler'
+            entry.note = b.text
+            tell('co.reply', t.unit, {summary = string.sub(b.text, 1, 300),
+                                      from_unit = actor.unit})
+        else
+            move('replied')
+            redis.call('HSET', tk, 'reply_text', b.text, 'replied_at', now,
+                       'reply_evidence', cjson.encode(b.evidence or {}))
+            stop_clock(tk, t, 'reply', now)
+            entry.note = b.text
+            entry.evidence = b.evidence
+            entry.clock = t.reply_state
+            tell('citizen.reply', 'citizen', {summary = string.sub(b.text, 1, 300)})
+            redis.call('HINCRBY', key(tag, 'stat'), 'replied', 1)
+        end
+    elseif step == 'rate' then
+        redis.call('HSET', tk, 'rating', b.rating, 'rating_words', b.words or '',
+                   'rated_at', now)
+        entry.rating = b.rating
+        entry.note = b.words
+        if b.rating == 'satisfied' or b.rating == 'basically_satisfied' then
+            move('closed')
+            redis.call('HSET', tk, 'closed_at', now, 'resolution', 'closed')
+            stop_clock(tk, t, 'close', now)
+            redis.call('HINCRBY', key(tag, 'stat'), 'closed', 1)
+        elseif b.rating == 'unsatisfied' then
+            local n = tonumber(t.reopened or '0') + 1
+            redis.call('HSET', tk, 'reopened', n, 'extension_state', '', 'extensions', 0)
+            timeline(tag, tid, entry)
+            entry = nil
+            local out
+            out, rev = dispatch_to(tag, tid, t, now, who_name, actor.role,
+                                   {unit = t.unit, co_units = cjson.decode(t.co_units or '[]'),
+                                    urgency = t.urgency or 'normal', kind = 'unit.reopened',
+                                    note = 'reopened after an unsatisfied rating'},
+                                   redeliver, 'reopened')
+            for _, f in ipairs(out) do frames[#frames + 1] = f end
+            tell('supervisor.reopened', 'supervisor', {summary = b.words})
+            redis.call('HINCRBY', key(tag, 'stat'), 'reopened', 1)
+        end
+    elseif step == 'close' then
+        move('closed')
+        redis.call('HSET', tk, 'closed_at', now, 'resolution', 'closed_by_supervisor',
+                   'close_reason', b.reason)
+        stop_clock(tk, t, 'close', now)
+        stop_clock(tk, t, 'ack', now, 'stopped')
+        stop_clock(tk, t, 'reply', now, 'stopped')
+        entry.note = b.reason
+        redis.call('HINCRBY', key(tag, 'stat'), 'closed', 1)
+    elseif step == 'merge' then
+        if b.into == tid then return {0, 409, 'same_order', 'an order cannot merge into itself'} end
+        local o = load_ticket(tag, b.into)
+        if not o then return {0, 404, 'not_found', 'no ticket ' .. b.into .. ' to merge into'} end
+        if not OPEN[o.status] then
+            return {0, 409, 'illegal_step', 'order ' .. b.into .. ' is ' .. o.status ..
+                    '; merge into an open order'}
+        end
+        move('merged')
+        stop_all(tk, t, now)
+        redis.call('HSET', tk, 'merged_into', b.into, 'closed_at', now)
+        local merged = cjson.decode(o.merged or '[]')
+        if type(merged) ~= 'table' then merged = {} end
+        merged[#merged + 1] = tid
+        redis.call('HSET', key(tag, 't', b.into), 'merged', cjson.encode(merged))
+        timeline(tag, b.into, {at = now, actor = who_name, role = actor.role,
+                               what = 'merged_from', ticket = tid, note = b.note})
+        entry.into = b.into
+        entry.note = b.note
+        extra.into = b.into
+        tell('citizen.merged', 'citizen', {into = b.into})
+    end
+
+    if entry then timeline(tag, tid, entry) end
+    if rev == tonumber(t.rev) + 1 then
+        redis.call('HSET', tk, 'rev', rev, 'updated_at', now)
+    end
+    event(tag, tid, step, rev, now, {actor = who_name, role = actor.role})
+    local status = redis.call('HGET', tk, 'status')
+    local out = {1, status, rev, cjson.encode(extra)}
+    for _, f in ipairs(frames) do out[#out + 1] = f end
+    return out
 end)
 
 -- ticket_get: ARGV tag, id. Returns {ticket fields (flat), timeline entries, notifications
