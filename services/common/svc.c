@@ -155,7 +155,7 @@ static int svc_on_claim(loop_t *loop, void *arg)
 {
     svc_t *svc = arg;
     char now[24], lease[24], max[16], maxd[16];
-    const char *argv[6];
+    const char *argv[7];
     redisReply *rep;
     int n = 0;
 
@@ -171,7 +171,8 @@ static int svc_on_claim(loop_t *loop, void *arg)
     argv[3] = lease;
     argv[4] = max;
     argv[5] = maxd;
-    if (rds_append_fcall(svc->rds, "outbox_claim", 6, argv, NULL) != 0 ||
+    argv[6] = svc->instance;
+    if (rds_append_fcall(svc->rds, "outbox_claim", 7, argv, NULL) != 0 ||
         (rep = rds_read(svc->rds)) == NULL) {
         svc_redis_failed(svc, "outbox_claim");
         return 0;

@@ -75,19 +75,22 @@ static const char ctl_help_overview[] =
     "  3  cannot connect, or no answer within --timeout\n"
     "\n"
     "Examples:\n"
-    "  export REXIAN_TOKEN=...\n"
-    "  id=$(rexianctl create --phone 13800000001 --text '小区门口路灯不亮' --address '城关镇')\n"
+    "  export REXIAN_TOKEN=demo-operator               # a demo token (scripts/run)\n"
+    "  id=$(rexianctl create --phone 13800000001 --text '小区门口路灯不亮' \\\n"
+    "       --address '城关镇')\n"
     "  rexianctl show \"$id\"\n"
-    "  rexianctl list --unit water --limit 50\n"
-    "  rexianctl --url http://router:9102 ping\n";
+    "  rexianctl list --unit water-supply --limit 50\n"
+    "  rexianctl --url http://127.0.0.1:8347 ping      # the demo router\n";
 
 static const char ctl_help_ping[] =
     "usage: rexianctl [GLOBAL OPTIONS] ping\n"
     "\n"
-    "Asks GET /healthz (no token needed) and prints the status, e.g. \"ok\" or\n"
-    "\"degraded (redis down)\". Every rexian service answers it, so with --url any of them\n"
-    "can be checked, e.g. as a container healthcheck:\n"
-    "  rexianctl --url http://127.0.0.1:9102 --timeout 3 ping\n"
+    "Asks GET /healthz (no token needed) and prints the status first, then the details:\n"
+    "  ok  service=intake  instance=intake@host/123  redis=up\n"
+    "  degraded  service=router  instance=...  redis=down\n"
+    "Every rexian service answers it, so with --url any of them can be checked, e.g. as a\n"
+    "container healthcheck:\n"
+    "  rexianctl --url http://127.0.0.1:8347 --timeout 3 ping\n"
     "\n"
     "Exit status: 0 ok, 1 degraded or an error answer, 3 cannot connect.\n";
 
@@ -390,15 +393,18 @@ static int ctl_parse_cmd(int argc, char *const argv[], int i, ctl_args_t *a,
                 snprintf(err, CTL_ERR_MAX, "show takes one ticket id; '%.40s' is one too many",
                          arg);
             else
-                snprintf(err, CTL_ERR_MAX, "unexpected argument '%.40s' (%s takes only options; "
-                         "quote values with spaces, e.g. --text '...')", arg, cmd);
+                snprintf(err, CTL_ERR_MAX, "unexpected argument '%.40s' (%s takes only options%s)",
+                         arg, cmd, a->cmd == CTL_CMD_CREATE
+                                       ? "; quote values with spaces, e.g. --text '...'" : "");
             return -EINVAL;
         }
         if (ctl_is(arg, len, "--url") || ctl_is(arg, len, "--token") ||
             ctl_is(arg, len, "--json") || ctl_is(arg, len, "--timeout") ||
             ctl_is(arg, len, "--version")) {
+            int flag = ctl_is(arg, len, "--json") || ctl_is(arg, len, "--version");
             snprintf(err, CTL_ERR_MAX, "%.*s is a global option: put it before the command, "
-                     "e.g. rexianctl %.*s ... %s", (int)len, arg, (int)len, arg, cmd);
+                     "e.g. rexianctl %.*s%s %s ...", (int)len, arg, (int)len, arg,
+                     flag ? "" : " VALUE", cmd);
             return -EINVAL;
         }
         o = ctl_opt_find(a->cmd, arg, len);

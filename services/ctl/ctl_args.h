@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#define CTL_DEFAULT_URL "http://127.0.0.1:8080"
+#define CTL_DEFAULT_URL "http://127.0.0.1:8345" /* intake in the demo config */
 #define CTL_DEFAULT_TIMEOUT_S 10 /* seconds for the whole request, connect included */
 #define CTL_TIMEOUT_MAX_S 3600   /* largest --timeout */
 #define CTL_URL_MAX 2048         /* bytes of --url */

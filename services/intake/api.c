@@ -758,15 +758,18 @@ static void api_list(api_t *api, httpd_req_t *req, const config_token_t *tok)
     items = json_array();
     for (size_t i = 1; i + 6 < rep->elements; i += 7) {
         char masked[32];
+        size_t cut = rep->element[i + 6]->len > 120 ? 120 : rep->element[i + 6]->len;
+        /* end the excerpt on a character boundary: a cut UTF-8 sequence is not a string */
+        while (cut > 0 && cut < rep->element[i + 6]->len &&
+               ((unsigned char)rep->element[i + 6]->str[cut] & 0xC0) == 0x80)
+            cut--;
         log_mask_phone(rep->element[i + 5]->str, masked, sizeof(masked));
         json_array_append_new(
             items, json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s%}", "id", rep->element[i]->str,
                              "status", rep->element[i + 1]->str, "unit",
                              rep->element[i + 2]->str, "urgency", rep->element[i + 3]->str,
                              "created_at", api_time(rep->element[i + 4]->str), "phone", masked,
-                             "text", rep->element[i + 6]->str,
-                             (size_t)(rep->element[i + 6]->len > 120 ? 120
-                                                                      : rep->element[i + 6]->len)));
+                             "text", rep->element[i + 6]->str, cut));
     }
     long long total = rep->element[0]->integer;
     api_json(req, 200,

@@ -210,7 +210,7 @@ static int notifier_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
     notifier_t *nt = arg;
     const config_t *cfg = svc_cfg(svc);
     rds_t *r = svc_rds(svc);
-    const char *argv[3 + 4096];
+    const char *argv[4 + 4096];
     char now[24], lease[24];
     int idx[4096], m = 0;
     redisReply *rep;
@@ -224,6 +224,7 @@ static int notifier_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
     argv[0] = cfg->tier;
     argv[1] = now;
     argv[2] = lease;
+    argv[3] = svc_instance(svc);
     for (int i = 0; i < n && m < 4096; i++) {
         if (strcmp(msgs[i].type, "notify") != 0) {
             log_msg(LOG_WARN, "frame.unexpected", "type=%s id=%s", msgs[i].type, msgs[i].id);
@@ -231,17 +232,16 @@ static int notifier_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
         }
         if (nt->count + (size_t)m >= NOTIFIER_QUEUE)
             break; /* full: the rest stays in the outbox and comes back after its lease */
-        argv[3 + m] = msgs[i].id;
+        argv[4 + m] = msgs[i].id;
         idx[m++] = i;
     }
     if (m == 0)
         return 0;
-    if (rds_append_fcall(r, "notify_lease", 3 + m, argv + 0, NULL) != 0 ||
+    if (rds_append_fcall(r, "notify_lease", 4 + m, argv, NULL) != 0 ||
         (rep = rds_read(r)) == NULL) {
         svc_redis_failed(svc, "notify_lease");
         return 0;
     }
-    /* rds_append_fcall takes argv as ARGV: the tier is ARGV[1] as the function expects */
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)m) {
         for (int j = 0; j < m; j++) {
             proto_msg_t *msg = &msgs[idx[j]];

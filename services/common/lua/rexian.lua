@@ -17,6 +17,7 @@
 --   {T}:ob:STAGE:m    hash      message id -> frame (MessagePack bytes)
 --   {T}:ob:STAGE:n    hash      message id -> deliveries claimed so far
 --   {T}:ob:STAGE:e    hash      message id -> last error
+--   {T}:ob:STAGE:l    hash      message id -> "instance|lease end" of the instance holding it
 --   {T}:dl:STAGE      hash      dead letters: message id -> JSON {error, attempts, at, ticket}
 --   {T}:dl:STAGE:m    hash      dead letters' frames
 --   {T}:clk           zset      clock member "ID|stage|kind" -> due time (ms)
@@ -26,6 +27,16 @@
 
 local function key(tag, ...)
     return '{' .. tag .. '}:' .. table.concat({...}, ':')
+end
+
+-- The first n bytes of s, shortened to end on a UTF-8 character boundary (frames must hold
+-- valid UTF-8: a cut inside a character would make the frame undeliverable).
+local function cut(s, n)
+    s = s or ''
+    if #s <= n then return s end
+    local i = n + 1
+    while i > 1 and string.byte(s, i) >= 0x80 and string.byte(s, i) < 0xC0 do i = i - 1 end
+    return string.sub(s, 1, i - 1)
 end
 
 local function frame(mtype, id, ts, src, tier, body)
@@ -47,6 +58,7 @@ local function outbox_take(tag, stage, id)
     redis.call('HDEL', key(tag, 'ob', stage, 'm'), id)
     redis.call('HDEL', key(tag, 'ob', stage, 'n'), id)
     redis.call('HDEL', key(tag, 'ob', stage, 'e'), id)
+    redis.call('HDEL', key(tag, 'ob', stage, 'l'), id)
 end
 
 local function timeline(tag, tid, entry)
@@ -84,6 +96,13 @@ redis.register_function('ticket_create', function(_, a)
     local ikey = key(tag, 'idem', idem)
     local existing = redis.call('GET', ikey)
     if existing then return {existing, 0, ''} end
+    for _, k in ipairs({'channel', 'phone', 'text', 'actor'}) do
+        if type(f[k]) ~= 'string' then return redis.error_reply('ticket_create: ' .. k ..
+                                                                ' missing') end
+    end
+    for _, k in ipairs({'address', 'category', 'township', 'role'}) do
+        if type(f[k]) ~= 'string' then f[k] = nil end
+    end
     local seq = redis.call('INCR', key(tag, 'seq', day))
     local tid = string.format('%s-%s-%06d', prefix, day, seq)
     local tk = key(tag, 't', tid)
@@ -148,7 +167,7 @@ local function dispatch_to(tag, tid, t, now, actor, role, d, redeliver, what)
                                tid .. ':' .. kind .. ':' .. u .. ':' .. rev,
                                {kind = kind, target = u, unit = d.unit,
                                 role = (i == 1) and 'lead' or 'co', urgency = d.urgency,
-                                summary = string.sub(t.text or '', 1, 300)})
+                                summary = cut(t.text or '', 300)})
     end
     redis.call('HINCRBY', key(tag, 'stat'), 'dispatched', 1)
     event(tag, tid, 'dispatched', rev, now, {unit = d.unit, co_units = co, urgency = d.urgency})
@@ -190,7 +209,7 @@ redis.register_function('ticket_dispatch', function(_, a)
                             note = d.why, candidates = d.candidates or {}})
         nf = notify(tag, tid, now, src, now + redeliver, tid .. ':manual:' .. rev,
                     {kind = 'dispatch.manual', target = 'dispatcher', urgency = d.urgency,
-                     summary = string.sub(t.text, 1, 300)})
+                     summary = cut(t.text, 300)})
         redis.call('HINCRBY', key(tag, 'stat'), 'manual', 1)
         event(tag, tid, 'pending_dispatch', rev, now, {candidates = d.candidates or {}})
         outbox_take(tag, 'router', mid)
@@ -273,12 +292,12 @@ redis.register_function('clock_fire', function(_, a)
     return {1, nf}
 end)
 
--- outbox_claim: ARGV tag, stage, now, lease_ms, max, max_deliveries. Leases up to max outbox
+-- outbox_claim: ARGV tag, stage, now, lease_ms, max, max_deliveries, src. Leases up to max outbox
 -- records whose time has passed and returns {dead letters made, frame, frame, ...}. A record
 -- claimed more than max_deliveries times becomes a dead letter with its last error.
 redis.register_function('outbox_claim', function(_, a)
     local tag, stage, now, lease = a[1], a[2], tonumber(a[3]), tonumber(a[4])
-    local max, maxd = tonumber(a[5]), tonumber(a[6])
+    local max, maxd, src = tonumber(a[5]), tonumber(a[6]), a[7] or ''
     local ob = key(tag, 'ob', stage)
     local ids = redis.call('ZRANGEBYSCORE', ob, '-inf', now, 'LIMIT', 0, max)
     local out, dead = {0}, 0
@@ -288,13 +307,27 @@ redis.register_function('outbox_claim', function(_, a)
         if n > maxd or not payload then
             local err = redis.call('HGET', key(tag, 'ob', stage, 'e'), id) or
                         ('not applied after ' .. (n - 1) .. ' redeliveries')
+            local ok, msg = pcall(cmsgpack.unpack, payload or '')
+            local tid = ok and type(msg) == 'table' and type(msg.body) == 'table' and
+                        msg.body.ticket or nil
             redis.call('HSET', key(tag, 'dl', stage), id, cjson.encode({
-                error = err, attempts = n - 1, at = now}))
+                error = err, attempts = n - 1, at = now, ticket = tid}))
             if payload then redis.call('HSET', key(tag, 'dl', stage, 'm'), id, payload) end
             outbox_take(tag, stage, id)
+            if stage == 'notifier' and tid then
+                local nk = key(tag, 't', tid, 'nt')
+                local rec = cjson.decode(redis.call('HGET', nk, id) or '{}')
+                rec.state = 'dead'
+                rec.last_error = err
+                redis.call('HSET', nk, id, cjson.encode(rec))
+                timeline(tag, tid, {at = now, actor = src, role = 'notifier',
+                                    what = 'notification_dead', target = rec.target,
+                                    kind = rec.kind, nid = id, note = err})
+            end
             dead = dead + 1
         else
             redis.call('ZADD', ob, 'XX', now + lease, id)
+            redis.call('HSET', key(tag, 'ob', stage, 'l'), id, src .. '|' .. (now + lease))
             out[#out + 1] = payload
         end
     end
@@ -302,18 +335,26 @@ redis.register_function('outbox_claim', function(_, a)
     return out
 end)
 
--- notify_lease: ARGV tag, now, lease_ms, id... Hides each still-pending notification for the
--- lease so no other notifier delivers it meanwhile. Returns {1|0, ...}: 0 = already done.
+-- notify_lease: ARGV tag, now, lease_ms, src, id... Hides each still-pending notification for
+-- the lease so no other notifier delivers it meanwhile. Returns {1|0, ...}: 0 = delivered
+-- already, or leased by another instance whose lease has not ended.
 redis.register_function('notify_lease', function(_, a)
-    local tag, now, lease = a[1], tonumber(a[2]), tonumber(a[3])
+    local tag, now, lease, src = a[1], tonumber(a[2]), tonumber(a[3]), a[4]
     local ob = key(tag, 'ob', 'notifier')
+    local lk = key(tag, 'ob', 'notifier', 'l')
     local out = {}
-    for i = 4, #a do
-        if redis.call('ZSCORE', ob, a[i]) ~= false then
-            redis.call('ZADD', ob, 'XX', now + lease, a[i])
-            out[#out + 1] = 1
+    for i = 5, #a do
+        local held = redis.call('HGET', lk, a[i])
+        local holder, expiry = nil, 0
+        if held then holder, expiry = string.match(held, '^(.*)|(%d+)$') end
+        if redis.call('ZSCORE', ob, a[i]) == false then
+            out[#out + 1] = 0 -- delivered already
+        elseif holder and holder ~= src and tonumber(expiry) > now then
+            out[#out + 1] = 0 -- another instance holds it
         else
-            out[#out + 1] = 0
+            redis.call('ZADD', ob, 'XX', now + lease, a[i])
+            redis.call('HSET', lk, a[i], src .. '|' .. (now + lease))
+            out[#out + 1] = 1
         end
     end
     return out
@@ -678,7 +719,7 @@ redis.register_function('ticket_step', function(_, a)
             redis.call('HSET', tk, 'co_replies', cjson.encode(replies))
             entry.as = 'co-handler'
             entry.note = b.text
-            tell('co.reply', t.unit, {summary = string.sub(b.text, 1, 300),
+            tell('co.reply', t.unit, {summary = cut(b.text, 300),
                                       from_unit = actor.unit})
         else
             move('replied')
@@ -688,7 +729,7 @@ redis.register_function('ticket_step', function(_, a)
             entry.note = b.text
             entry.evidence = b.evidence
             entry.clock = t.reply_state
-            tell('citizen.reply', 'citizen', {summary = string.sub(b.text, 1, 300)})
+            tell('citizen.reply', 'citizen', {summary = cut(b.text, 300)})
             redis.call('HINCRBY', key(tag, 'stat'), 'replied', 1)
         end
     elseif step == 'rate' then

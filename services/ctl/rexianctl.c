@@ -1,0 +1,433 @@
+/* rexianctl.c -- the command-line client of the HTTP API: ping, create, show, list */
+#include "ctl_args.h"
+#include "ctl_http.h"
+#include "ctl_view.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#ifndef REXIAN_VERSION
+#define REXIAN_VERSION "dev"
+#endif
+
+#define CTL_PATH_MAX 1024 /* bytes of a request path with its query */
+#define CTL_IDEM_LEN 40   /* bytes of an idempotency key rexianctl makes up, NUL included */
+
+/* What one run works with. */
+typedef struct ctl_t {
+    const ctl_args_t *args; /* the command line */
+    ctl_http_t *http;       /* the connection */
+} ctl_t;
+
+/* Says why no answer came and returns the exit code for it. */
+static int ctl_no_answer(const ctl_t *c, int rc, const ctl_http_resp_t *r)
+{
+    if (rc == -EFBIG) {
+        fprintf(stderr, "rexianctl: %s: %s\n", c->args->url, r->err);
+        return CTL_EXIT_API;
+    }
+    if (rc == -ENOMEM) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        return CTL_EXIT_API;
+    }
+    if (rc == -ETIMEDOUT && r->sent)
+        fprintf(stderr, "rexianctl: no answer from %s within %ld s\n", c->args->url,
+                c->args->timeout_s);
+    else
+        fprintf(stderr, "rexianctl: cannot connect to %s: %s\n", c->args->url, r->err);
+    return CTL_EXIT_CONNECT;
+}
+
+/* Prints the error line for an answer that is not a success; returns CTL_EXIT_API. */
+static int ctl_api_error(const ctl_t *c, const ctl_http_resp_t *r)
+{
+    char line[CTL_VIEW_LINE_MAX];
+
+    ctl_view_error(r->status, r->body, r->len, line);
+    fprintf(stderr, "rexianctl: %s\n", line);
+    if (r->status == 401 && c->args->token == NULL)
+        fprintf(stderr, "rexianctl: no token given: set REXIAN_TOKEN or use --token\n");
+    if (r->retry_after_s >= 0)
+        fprintf(stderr, "rexianctl: the server asks to retry after %ld s\n", r->retry_after_s);
+    return CTL_EXIT_API;
+}
+
+/* --json: the answer as it came, on stdout. */
+static void ctl_print_raw(const ctl_http_resp_t *r)
+{
+    if (r->body == NULL || r->len == 0)
+        return;
+    fwrite(r->body, 1, r->len, stdout);
+    if (r->body[r->len - 1] != '\n')
+        fputc('\n', stdout);
+}
+
+/* Parses a success answer; NULL (after saying so) when it is not a JSON object. */
+static json_t *ctl_parse(const ctl_t *c, const ctl_http_resp_t *r)
+{
+    json_error_t jerr;
+    json_t *v = r->body != NULL ? json_loadb(r->body, r->len, 0, &jerr) : NULL;
+
+    if (!json_is_object(v)) {
+        fprintf(stderr, "rexianctl: %s answered %ld with something that is not a JSON object%s"
+                "%s\n", c->args->url, r->status, v == NULL && r->body != NULL ? ": " : "",
+                v == NULL && r->body != NULL ? jerr.text : "");
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Commands */
+
+static int ctl_ping(ctl_t *c)
+{
+    ctl_http_resp_t r;
+    json_t *h;
+    int rc = ctl_http_request(c->http, "GET", "/healthz", NULL, &r), ret;
+
+    if (rc != 0) {
+        ret = ctl_no_answer(c, rc, &r);
+        goto out;
+    }
+    if (c->args->json)
+        ctl_print_raw(&r);
+    h = r.body != NULL ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+    if (json_is_object(h) && json_is_string(json_object_get(h, "status"))) {
+        /* 503 with a status is the answer of a degraded service, not an API error */
+        int ok = c->args->json ? strcmp(json_string_value(json_object_get(h, "status")), "ok") == 0
+                               : ctl_view_health(stdout, h) == 1;
+        ret = ok && r.status >= 200 && r.status < 300 ? CTL_EXIT_OK : CTL_EXIT_API;
+    } else if (r.status >= 200 && r.status < 300) {
+        fprintf(stderr, "rexianctl: %s/healthz answered %ld without a health status (is it a "
+                "rexian service?)\n", c->args->url, r.status);
+        ret = CTL_EXIT_API;
+    } else {
+        ret = ctl_api_error(c, &r);
+    }
+    json_decref(h);
+out:
+    ctl_http_resp_free(&r);
+    return ret;
+}
+
+/* Reads the text of `create --text -` from stdin. Caller frees. NULL after saying why. */
+static char *ctl_read_stdin(void)
+{
+    char *buf = malloc(CTL_VALUE_MAX + 2);
+    size_t n;
+
+    if (buf == NULL) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        return NULL;
+    }
+    n = fread(buf, 1, CTL_VALUE_MAX + 1, stdin);
+    if (ferror(stdin) || n > CTL_VALUE_MAX) {
+        fprintf(stderr, ferror(stdin) ? "rexianctl: cannot read the text from stdin\n"
+                                      : "rexianctl: the text on stdin is more than %d bytes\n",
+                CTL_VALUE_MAX);
+        free(buf);
+        return NULL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    if (n == 0 || strlen(buf) != n) {
+        fprintf(stderr, "rexianctl: the text on stdin is %s\n", n == 0 ? "empty" : "not text "
+                "(it has NUL bytes)");
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Sets key to value when value is given; -EINVAL (after saying so) when it is not UTF-8. */
+static int ctl_set(json_t *obj, const char *key, const char *value, const char *option)
+{
+    json_t *s;
+
+    if (value == NULL)
+        return 0;
+    if ((s = json_string(value)) == NULL) {
+        fprintf(stderr, "rexianctl: %s is not valid UTF-8 (use a UTF-8 locale and terminal, "
+                "e.g. LANG=C.UTF-8)\n", option);
+        return -EINVAL;
+    }
+    if (json_object_set_new(obj, key, s) != 0) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static json_t *ctl_create_body(const ctl_args_t *a, const char *text, const char *idem)
+{
+    json_t *body = json_object(), *caller = json_object();
+
+    if (body == NULL || caller == NULL || json_object_set(body, "caller", caller) != 0) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        goto fail;
+    }
+    if (ctl_set(body, "channel", a->channel != NULL ? a->channel : "phone", "--channel") != 0 ||
+        ctl_set(caller, "phone", a->phone, "--phone") != 0 ||
+        ctl_set(caller, "name", a->name, "--name") != 0 ||
+        ctl_set(body, "text", text, "--text") != 0 ||
+        ctl_set(body, "address", a->address, "--address") != 0 ||
+        ctl_set(body, "category", a->category, "--category") != 0 ||
+        ctl_set(body, "township", a->township, "--township") != 0 ||
+        ctl_set(body, "idempotency_key", idem, "--idempotency-key") != 0)
+        goto fail;
+    json_decref(caller);
+    return body;
+fail:
+    json_decref(caller);
+    json_decref(body);
+    return NULL;
+}
+
+/* A key of our own, so a create whose answer was lost can be repeated without a second
+ * ticket. */
+static int ctl_make_idem(char ret_key[CTL_IDEM_LEN])
+{
+    unsigned char rnd[16];
+    size_t o;
+
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        return -EIO;
+    o = (size_t)snprintf(ret_key, CTL_IDEM_LEN, "ctl-");
+    for (size_t i = 0; i < sizeof(rnd) && o + 2 < CTL_IDEM_LEN; i++)
+        o += (size_t)snprintf(ret_key + o, CTL_IDEM_LEN - o, "%02x", rnd[i]);
+    return 0;
+}
+
+static int ctl_create(ctl_t *c)
+{
+    const ctl_args_t *a = c->args;
+    char idem_buf[CTL_IDEM_LEN], *stdin_text = NULL, *payload = NULL;
+    const char *text = a->text, *idem = a->idem;
+    ctl_http_resp_t r = {0};
+    json_t *body = NULL, *ans = NULL;
+    int rc, ret = CTL_EXIT_USAGE;
+
+    if (strcmp(text, "-") == 0) {
+        if ((stdin_text = ctl_read_stdin()) == NULL)
+            goto out;
+        text = stdin_text;
+    }
+    if (idem == NULL) {
+        if (ctl_make_idem(idem_buf) != 0) {
+            fprintf(stderr, "rexianctl: no random bytes for an idempotency key\n");
+            ret = CTL_EXIT_API;
+            goto out;
+        }
+        idem = idem_buf;
+    }
+    if ((body = ctl_create_body(a, text, idem)) == NULL)
+        goto out;
+    if ((payload = json_dumps(body, JSON_COMPACT)) == NULL) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        ret = CTL_EXIT_API;
+        goto out;
+    }
+    rc = ctl_http_request(c->http, "POST", "/v1/tickets", payload, &r);
+    if (rc != 0) {
+        ret = ctl_no_answer(c, rc, &r);
+        if (r.sent)
+            fprintf(stderr, "rexianctl: the ticket may or may not have been recorded: repeat "
+                    "the command with --idempotency-key %s\n", idem);
+        goto out;
+    }
+    if (r.status != 200 && r.status != 201) {
+        if (a->json)
+            ctl_print_raw(&r);
+        ret = ctl_api_error(c, &r);
+        if (r.status >= 500)
+            fprintf(stderr, "rexianctl: to retry safely, repeat the command with "
+                    "--idempotency-key %s\n", idem);
+        goto out;
+    }
+    ret = CTL_EXIT_API;
+    if ((ans = ctl_parse(c, &r)) == NULL)
+        goto out;
+    const char *id = json_string_value(json_object_get(ans, "id"));
+    if (id == NULL || *id == '\0' || strcspn(id, "\r\n\t ") != strlen(id)) {
+        fprintf(stderr, "rexianctl: the answer has no usable ticket id\n");
+        goto out;
+    }
+    if (a->json) {
+        ctl_print_raw(&r);
+    } else {
+        printf("%s\n", id);
+        if (json_is_true(json_object_get(ans, "replayed")))
+            fprintf(stderr, "rexianctl: %s was already recorded with idempotency key %s; "
+                    "nothing new was created\n", id, idem);
+        else
+            fprintf(stderr, "rexianctl: created %s (%s)\n", id,
+                    json_string_value(json_object_get(ans, "status")) != NULL
+                        ? json_string_value(json_object_get(ans, "status"))
+                        : "received");
+    }
+    ret = CTL_EXIT_OK;
+out:
+    json_decref(ans);
+    json_decref(body);
+    free(payload);
+    free(stdin_text);
+    ctl_http_resp_free(&r);
+    return ret;
+}
+
+/* GET path, then view the answer (or print it raw with --json). */
+static int ctl_get(ctl_t *c, const char *path, int (*view)(FILE *, const json_t *))
+{
+    ctl_http_resp_t r;
+    json_t *ans = NULL;
+    int rc = ctl_http_request(c->http, "GET", path, NULL, &r), ret;
+
+    if (rc != 0) {
+        ret = ctl_no_answer(c, rc, &r);
+    } else if (c->args->json) {
+        ctl_print_raw(&r);
+        ret = r.status >= 200 && r.status < 300 ? CTL_EXIT_OK : ctl_api_error(c, &r);
+    } else if (r.status < 200 || r.status >= 300) {
+        ret = ctl_api_error(c, &r);
+    } else if ((ans = ctl_parse(c, &r)) == NULL) {
+        ret = CTL_EXIT_API;
+    } else if (view(stdout, ans) != 0) {
+        fprintf(stderr, "rexianctl: the answer from %s is not the expected shape (try --json)\n",
+                c->args->url);
+        ret = CTL_EXIT_API;
+    } else {
+        ret = CTL_EXIT_OK;
+    }
+    json_decref(ans);
+    ctl_http_resp_free(&r);
+    return ret;
+}
+
+static int ctl_show(ctl_t *c)
+{
+    char path[CTL_PATH_MAX];
+    char *id = ctl_http_escape(c->http, c->args->id);
+    int ret;
+
+    if (id == NULL) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        return CTL_EXIT_API;
+    }
+    snprintf(path, sizeof(path), "/v1/tickets/%s", id);
+    free(id);
+    ret = ctl_get(c, path, ctl_view_ticket);
+    return ret;
+}
+
+/* Appends "&name=escaped value" (or '?' first) to the path at *o. */
+static int ctl_query(ctl_t *c, char *path, size_t *o, const char *name, const char *value)
+{
+    char *v;
+
+    if (value == NULL)
+        return 0;
+    if ((v = ctl_http_escape(c->http, value)) == NULL)
+        return -ENOMEM;
+    *o += (size_t)snprintf(path + *o, CTL_PATH_MAX - *o, "%c%s=%s", strchr(path, '?') ? '&' : '?',
+                           name, v);
+    free(v);
+    return *o < CTL_PATH_MAX ? 0 : -E2BIG;
+}
+
+static int ctl_list(ctl_t *c)
+{
+    const ctl_args_t *a = c->args;
+    char path[CTL_PATH_MAX], limit[24], offset[24];
+    size_t o = (size_t)snprintf(path, sizeof(path), "/v1/tickets");
+
+    snprintf(limit, sizeof(limit), "%ld", a->limit);
+    snprintf(offset, sizeof(offset), "%ld", a->offset);
+    if (ctl_query(c, path, &o, "unit", a->unit) != 0 ||
+        ctl_query(c, path, &o, "status", a->status) != 0 ||
+        ctl_query(c, path, &o, "limit", a->limit >= 0 ? limit : NULL) != 0 ||
+        ctl_query(c, path, &o, "offset", a->offset >= 0 ? offset : NULL) != 0) {
+        fprintf(stderr, "rexianctl: --unit and --status together are too long for a request\n");
+        return CTL_EXIT_USAGE;
+    }
+    return ctl_get(c, path, ctl_view_list);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Main */
+
+/* The command named on a command line that did not parse, for the help hint. */
+static const char *ctl_guess_cmd(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        for (ctl_cmd_t k = CTL_CMD_PING; k <= CTL_CMD_LIST; k++)
+            if (strcmp(argv[i], ctl_args_cmd_name(k)) == 0)
+                return argv[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    char err[CTL_ERR_MAX];
+    ctl_args_t args;
+    ctl_t c = {.args = &args};
+    int ret;
+
+    if (ctl_args_parse(argc, argv, getenv("REXIAN_URL"), getenv("REXIAN_TOKEN"), &args,
+                       err) != 0) {
+        const char *cmd = ctl_guess_cmd(argc, argv);
+        fprintf(stderr, "rexianctl: %s\n", err);
+        fprintf(stderr, "rexianctl: see 'rexianctl %s%s--help'\n", cmd != NULL ? cmd : "",
+                cmd != NULL ? " " : "");
+        return CTL_EXIT_USAGE;
+    }
+    if (args.help) {
+        fputs(ctl_args_help(args.cmd), stdout);
+        return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_API;
+    }
+    if (args.version) {
+        printf("rexianctl %s\n", REXIAN_VERSION);
+        return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_API;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "rexianctl: cannot initialise libcurl\n");
+        return CTL_EXIT_API;
+    }
+    c.http = ctl_http_new(args.url, args.token, args.timeout_s);
+    if (c.http == NULL) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        curl_global_cleanup();
+        return CTL_EXIT_API;
+    }
+    switch (args.cmd) {
+    case CTL_CMD_PING:
+        ret = ctl_ping(&c);
+        break;
+    case CTL_CMD_CREATE:
+        ret = ctl_create(&c);
+        break;
+    case CTL_CMD_SHOW:
+        ret = ctl_show(&c);
+        break;
+    case CTL_CMD_LIST:
+        ret = ctl_list(&c);
+        break;
+    default:
+        ret = CTL_EXIT_USAGE;
+        break;
+    }
+    ctl_http_destroy(&c.http);
+    curl_global_cleanup();
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "rexianctl: cannot write to stdout\n");
+        return ret == CTL_EXIT_OK ? CTL_EXIT_API : ret;
+    }
+    return ret;
+}
