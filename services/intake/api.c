@@ -915,6 +915,33 @@ static void api_public(api_t *api, httpd_req_t *req, const char *id)
     freeReplyObject(rep);
 }
 
+/* GET /v1/routing/returns: orders returned as "not our responsibility", as routing examples. */
+static void api_returns(api_t *api, httpd_req_t *req)
+{
+    rds_t *r = svc_rds(api->svc);
+    const char *argv[] = {svc_cfg(api->svc)->tier};
+    redisReply *rep;
+    json_t *items;
+
+    if (rds_ensure(r) != 0 || rds_append_fcall(r, "returns_list", 1, argv, NULL) != 0 ||
+        (rep = rds_read(r)) == NULL) {
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+        return;
+    }
+    items = json_array();
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2) {
+        json_t *e = api_decode(rep->element[i + 1]->str);
+        if (!json_is_object(e)) {
+            json_decref(e);
+            continue;
+        }
+        json_object_set_new(e, "ticket", json_string(rep->element[i]->str));
+        json_array_append_new(items, e);
+    }
+    freeReplyObject(rep);
+    api_json(req, 200, json_pack("{s:o}", "items", items), NULL);
+}
+
 /* ------------------------------------------------------------------------------------------
  * Routing */
 
@@ -945,6 +972,13 @@ void api_on_http(svc_t *svc, httpd_req_t *req, void *arg)
     }
     if ((tok = api_auth(api, req)) == NULL)
         return;
+    if (strcmp(path, "/v1/routing/returns") == 0) {
+        static const config_role_t who[] = {ROLE_DISPATCHER, ROLE_SUPERVISOR, ROLE_ADMIN,
+                                            ROLE_NONE};
+        if (api_allow(req, tok, who, "read routing examples"))
+            api_returns(api, req);
+        return;
+    }
     if (strcmp(path, "/v1/tickets") == 0) {
         if (strcmp(method, "POST") == 0)
             api_create(api, req, tok);

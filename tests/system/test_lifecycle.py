@@ -126,6 +126,12 @@ def main():
         learn = s.redis("HGET", "{bx}:learn:returns", tid)
         c.check(learn and "town-chengguan" in learn, "a 'not ours' return is kept as a labelled "
                 "example with the final unit: %r" % learn)
+        st, doc, _ = s.api("GET", "/v1/routing/returns", token="dispatcher")
+        ex = [e for e in doc["items"] if e["ticket"] == tid]
+        c.check(st == 200 and ex and ex[0]["returned_unit"] == "urban-management"
+                and ex[0]["final_unit"] == "town-chengguan", "returns readable as examples: %r" % ex)
+        st, doc, _ = s.api("GET", "/v1/routing/returns", token="unit-urban")
+        c.equal(st, 403, "units do not read the routing examples")
 
         # the dispatcher rejects a return: the unit keeps the order
         tid = f.new()

@@ -24,6 +24,9 @@
 --   {T}:events        stream    every transition, for the parent tier's feed
 --   {T}:stat          hash      tier counters
 --   {T}:svc:STAGE     zset      live instances' endpoints -> heartbeat expiry (ms)
+--   {T}:q:review      zset      returned orders waiting for a dispatcher's review
+--   {T}:learn:returns hash      "not ours" returns: ticket -> JSON routing example
+--   {T}:audit:phone   stream    every view of a whole phone number (who, which order)
 
 local function key(tag, ...)
     return '{' .. tag .. '}:' .. table.concat({...}, ':')
@@ -799,6 +802,14 @@ redis.register_function('ticket_step', function(_, a)
     for _, f in ipairs(frames) do out[#out + 1] = f end
     return out
 end)
+
+-- returns_list: ARGV tag. Orders returned as "not our responsibility": {ticket, JSON, ...}
+-- with text, address, the returning unit and, once redispatched, the final unit. These are
+-- labelled routing examples for improving the catalogue.
+redis.register_function{function_name = 'returns_list', flags = {'no-writes'},
+                        callback = function(_, a)
+    return redis.call('HGETALL', key(a[1], 'learn', 'returns'))
+end}
 
 -- ticket_get: ARGV tag, id. Returns {ticket fields (flat), timeline entries, notifications
 -- (flat)} or {} when there is no such ticket.
