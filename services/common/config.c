@@ -14,7 +14,7 @@
 static const char *config_roles[] = {"none", "operator", "dispatcher", "unit",
                                      "supervisor", "callback", "admin"};
 static const char *config_urgencies[] = {"emergency", "urgent", "normal"};
-static const char *config_stages[] = {"ack", "reply", "close"};
+static const char *config_stages[] = {"ack", "reply", "close", "callback"};
 
 const char *config_role_name(config_role_t role)
 {
@@ -30,6 +30,14 @@ int config_urgency_index(const char *name)
 {
     for (int i = 0; i < CONFIG_URGENCIES; i++)
         if (strcmp(name, config_urgencies[i]) == 0)
+            return i;
+    return -1;
+}
+
+int config_stage_index(const char *name)
+{
+    for (int i = 0; i < CONFIG_STAGES; i++)
+        if (strcmp(name, config_stages[i]) == 0)
             return i;
     return -1;
 }
@@ -141,31 +149,125 @@ static int config_token(config_t *cfg, const char *name, const char *value, char
     return 0;
 }
 
-static int config_policy(config_t *cfg, const char *section, const char *key, const char *value,
-                         char *err, size_t errcap)
+static int config_set_span(config_span_t *dst, const char *section, const char *key,
+                           const char *value, char *err, size_t errcap)
 {
-    int u = config_urgency_index(section + strlen("policy."));
-    int s;
-
-    if (u < 0) {
-        snprintf(err, errcap, "[%s]: unknown urgency (emergency, urgent, normal)", section);
-        return -1;
-    }
-    for (s = 0; s < CONFIG_STAGES; s++)
-        if (strcmp(key, config_stages[s]) == 0)
-            break;
-    if (s == CONFIG_STAGES) {
-        snprintf(err, errcap, "[%s] %s: unknown clock (ack, reply, close)", section, key);
-        return -1;
-    }
-    if (config_copy(cfg->policy[u][s].text, sizeof(cfg->policy[u][s].text), value, key, err,
-                    errcap) != 0)
-        return -1;
-    if (cal_parse_span(value, &cfg->policy[u][s].span) != 0) {
+    if (strlen(value) >= sizeof(dst->text) || cal_parse_span(value, &dst->span) != 0) {
         snprintf(err, errcap, "[%s] %s = '%s': %s", section, key, value, CAL_SPAN_HELP);
         return -1;
     }
+    snprintf(dst->text, sizeof(dst->text), "%s", value);
     return 0;
+}
+
+/* [policy.URGENCY] or [policy.URGENCY.CATEGORY]: stage spans, warn, escalate. */
+static int config_policy(config_t *cfg, const char *section, const char *key, const char *value,
+                         char *err, size_t errcap)
+{
+    char urgency[24] = "", category[24] = "";
+    const char *rest = section + strlen("policy."), *dot = strchr(rest, '.');
+    config_policy_t *p = NULL;
+    int u, s;
+
+    snprintf(urgency, sizeof(urgency), "%.*s", dot ? (int)(dot - rest) : (int)strlen(rest),
+             rest);
+    if (dot != NULL)
+        snprintf(category, sizeof(category), "%s", dot + 1);
+    u = config_urgency_index(urgency);
+    if (u < 0 || (dot != NULL && category[0] == '\0')) {
+        snprintf(err, errcap, "[%s]: write [policy.URGENCY] or [policy.URGENCY.CATEGORY] with "
+                 "URGENCY emergency, urgent or normal", section);
+        return -1;
+    }
+    for (int i = 0; i < cfg->n_policies; i++)
+        if (cfg->policies[i].urgency == u && strcmp(cfg->policies[i].category, category) == 0)
+            p = &cfg->policies[i];
+    if (p == NULL) {
+        if (cfg->n_policies >= CONFIG_MAX_POLICIES) {
+            snprintf(err, errcap, "more than %d policy sections", CONFIG_MAX_POLICIES);
+            return -1;
+        }
+        p = &cfg->policies[cfg->n_policies++];
+        memset(p, 0, sizeof(*p));
+        p->urgency = u;
+        snprintf(p->category, sizeof(p->category), "%s", category);
+    }
+    if ((s = config_stage_index(key)) >= 0)
+        return config_set_span(&p->stage[s], section, key, value, err, errcap);
+    if (strcmp(key, "escalate") == 0)
+        return config_set_span(&p->escalate, section, key, value, err, errcap);
+    if (strcmp(key, "warn") == 0) {
+        size_t n = strlen(value);
+        int64_t pct;
+        if (n > 1 && value[n - 1] == '%') {
+            char num[8];
+            snprintf(num, sizeof(num), "%.*s", (int)(n - 1), value);
+            if (conf_parse_int(num, 1, 99, &pct) != 0) {
+                snprintf(err, errcap, "[%s] warn = '%s': a share of the clock from 1%% to 99%%",
+                         section, value);
+                return -1;
+            }
+            p->warn_pct = (int)pct;
+            p->warn_lead.text[0] = '\0';
+            return 0;
+        }
+        if (config_set_span(&p->warn_lead, section, key, value, err, errcap) != 0)
+            return -1;
+        if (p->warn_lead.span.unit == CAL_WORKDAYS || p->warn_lead.span.unit == CAL_WORKHOURS) {
+            snprintf(err, errcap, "[%s] warn = '%s': a lead time is calendar time (like 2h or "
+                     "30m) or a share of the clock (like 25%%)", section, value);
+            return -1;
+        }
+        p->warn_pct = 0;
+        return 0;
+    }
+    snprintf(err, errcap, "[%s] %s: unknown setting (ack, reply, close, callback, warn, "
+             "escalate)", section, key);
+    return -1;
+}
+
+static void config_merge(config_policy_t *dst, const config_policy_t *src)
+{
+    for (int s = 0; s < CONFIG_STAGES; s++)
+        if (src->stage[s].text[0] != '\0')
+            dst->stage[s] = src->stage[s];
+    if (src->warn_pct > 0 || src->warn_lead.text[0] != '\0') {
+        dst->warn_pct = src->warn_pct;
+        dst->warn_lead = src->warn_lead;
+    }
+    if (src->escalate.text[0] != '\0')
+        dst->escalate = src->escalate;
+}
+
+void config_policy_for(const config_t *cfg, int urgency, const char *category,
+                       config_policy_t *ret)
+{
+    static const char *defaults[CONFIG_URGENCIES][CONFIG_STAGES] = {
+        {"15m", "24h", "3d", "1d+next"}, {"30m", "24h", "3d", "1d+next"},
+        {"1wd", "72h", "5wd", "1d+next"}};
+    config_policy_t p;
+
+    if (urgency < 0 || urgency >= CONFIG_URGENCIES)
+        urgency = 2;
+    memset(&p, 0, sizeof(p));
+    p.urgency = urgency;
+    for (int s = 0; s < CONFIG_STAGES; s++) {
+        snprintf(p.stage[s].text, sizeof(p.stage[s].text), "%s", defaults[urgency][s]);
+        cal_parse_span(defaults[urgency][s], &p.stage[s].span);
+    }
+    p.warn_pct = 25;
+    snprintf(p.escalate.text, sizeof(p.escalate.text), "1wd");
+    cal_parse_span("1wd", &p.escalate.span);
+    for (int i = 0; i < cfg->n_policies; i++)
+        if (cfg->policies[i].urgency == urgency && cfg->policies[i].category[0] == '\0')
+            config_merge(&p, &cfg->policies[i]);
+    for (int i = 0; category != NULL && category[0] != '\0' && i < cfg->n_policies; i++)
+        if (cfg->policies[i].urgency == urgency &&
+            strcmp(cfg->policies[i].category, category) == 0)
+            config_merge(&p, &cfg->policies[i]);
+    if (category != NULL)
+        snprintf(p.category, sizeof(p.category), "%s", category);
+    *ret = p;
 }
 
 typedef struct config_key_t {
@@ -322,9 +424,6 @@ static int config_handler(void *user, const char *section, const char *key, cons
 
 static void config_defaults(config_t *cfg)
 {
-    static const char *defaults[CONFIG_URGENCIES][CONFIG_STAGES] = {
-        {"15m", "24h", "3d"}, {"30m", "24h", "3d"}, {"1wd", "72h", "5wd"}};
-
     memset(cfg, 0, sizeof(*cfg));
     snprintf(cfg->tier, sizeof(cfg->tier), "bx");
     snprintf(cfg->tier_kind, sizeof(cfg->tier_kind), "county");
@@ -363,13 +462,6 @@ static void config_defaults(config_t *cfg)
         for (size_t i = 0; i < sizeof(ret) / sizeof(ret[0]); i++)
             snprintf(cfg->return_reasons[cfg->n_return_reasons++], CONFIG_REASON_MAX, "%s",
                      ret[i]);
-    }
-    for (int u = 0; u < CONFIG_URGENCIES; u++) {
-        for (int s = 0; s < CONFIG_STAGES; s++) {
-            snprintf(cfg->policy[u][s].text, sizeof(cfg->policy[u][s].text), "%s",
-                     defaults[u][s]);
-            cal_parse_span(defaults[u][s], &cfg->policy[u][s].span);
-        }
     }
 }
 

@@ -10,7 +10,8 @@
 
 #define CONFIG_MAX_TOKENS 64
 #define CONFIG_URGENCIES 3 /* emergency, urgent, normal */
-#define CONFIG_STAGES 3    /* ack, reply, close */
+#define CONFIG_STAGES 4    /* ack, reply, close, callback */
+#define CONFIG_MAX_POLICIES 64 /* [policy.URGENCY] and [policy.URGENCY.CATEGORY] sections */
 #define CONFIG_MAX_REASONS 16
 #define CONFIG_REASON_MAX 48
 
@@ -32,9 +33,20 @@ typedef struct config_token_t {
 } config_token_t;
 
 typedef struct config_span_t {
-    char text[CAL_SPAN_MAX]; /* as written, e.g. "72h" or "5wd" */
+    char text[CAL_SPAN_MAX]; /* as written, e.g. "72h" or "5wd"; "" when not set */
     cal_span_t span;         /* parsed (cal.h says what each unit means) */
 } config_span_t;
+
+/* One deadline policy section. A category's section overrides its urgency's section field by
+ * field; unset fields fall back to the urgency, then to the built-in defaults. */
+typedef struct config_policy_t {
+    int urgency;                        /* 0 emergency, 1 urgent, 2 normal */
+    char category[24];                  /* "" for the urgency's own section */
+    config_span_t stage[CONFIG_STAGES]; /* ack, reply, close, callback */
+    int warn_pct;                       /* yellow when this % of the clock is left (0: unset) */
+    config_span_t warn_lead;            /* or this long before due (calendar time) */
+    config_span_t escalate;             /* 督办 this long after due */
+} config_policy_t;
 
 typedef struct config_t {
     char path[512];                 /* the file read */
@@ -81,8 +93,9 @@ typedef struct config_t {
     int64_t webhook_timeout_ms;     /* per delivery */
     /* [watcher] */
     int64_t watch_interval_ms;      /* how often due clocks are claimed */
-    /* [policy.URGENCY] stage = span */
-    config_span_t policy[CONFIG_URGENCIES][CONFIG_STAGES];
+    /* [policy.URGENCY] and [policy.URGENCY.CATEGORY] */
+    config_policy_t policies[CONFIG_MAX_POLICIES];
+    int n_policies;
     /* [deadlines] */
     config_span_t return_window;    /* a unit may return an order this long after dispatch */
     int max_extensions;             /* approved extensions per order */
@@ -111,7 +124,12 @@ const config_token_t *config_find_token(const config_t *cfg, const char *token);
 const char *config_role_name(config_role_t role);
 const char *config_urgency_name(int urgency); /* 0 emergency, 1 urgent, 2 normal */
 int config_urgency_index(const char *name);   /* -1 when unknown */
-const char *config_stage_name(int stage);     /* 0 ack, 1 reply, 2 close */
+const char *config_stage_name(int stage);     /* 0 ack, 1 reply, 2 close, 3 callback */
+int config_stage_index(const char *name);     /* -1 when unknown */
+
+/* The policy for an order: the category's fields over the urgency's over the defaults. */
+void config_policy_for(const config_t *cfg, int urgency, const char *category,
+                       config_policy_t *ret);
 
 /* Finds the config path from argv (-c FILE / --config FILE) or REXIAN_CONFIG; NULL if none. */
 const char *config_path_from_args(int argc, char **argv);

@@ -9,21 +9,37 @@
 
 /* What an option's value is. */
 typedef enum ctl_opt_kind_t {
-    CTL_OPT_STR, /* a string, borrowed */
-    CTL_OPT_INT, /* a whole number in [min, max] */
+    CTL_OPT_STR,      /* a string, borrowed */
+    CTL_OPT_INT,      /* a whole number in [min, max] */
+    CTL_OPT_FLAG,     /* no value: sets an int to 1 */
+    CTL_OPT_UNITS,    /* repeatable: appends to co_units */
+    CTL_OPT_EVIDENCE, /* repeatable: appends to evidence */
 } ctl_opt_kind_t;
 
 /* One command option. */
 typedef struct ctl_opt_t {
     ctl_cmd_t cmd;       /* the command it belongs to */
     const char *name;    /* "--phone" */
-    ctl_opt_kind_t kind; /* string or number */
+    ctl_opt_kind_t kind; /* what its value is */
     size_t field;        /* offsetof the ctl_args_t field it fills */
     long min, max;       /* range of a number */
+    const char *need;    /* required: what to give, for the error; NULL when optional */
+    const char *enums;   /* allowed values "a|b|c"; NULL for any */
 } ctl_opt_t;
 
-#define CTL_STR(cmd, name, f) {cmd, name, CTL_OPT_STR, offsetof(ctl_args_t, f), 0, 0}
-#define CTL_INT(cmd, name, f, lo, hi) {cmd, name, CTL_OPT_INT, offsetof(ctl_args_t, f), lo, hi}
+#define CTL_F(f) offsetof(ctl_args_t, f)
+#define CTL_STR(cmd, name, f) {cmd, name, CTL_OPT_STR, CTL_F(f), 0, 0, NULL, NULL}
+#define CTL_NEED(cmd, name, f, need) {cmd, name, CTL_OPT_STR, CTL_F(f), 0, 0, need, NULL}
+#define CTL_ENUM(cmd, name, f, need, enums) {cmd, name, CTL_OPT_STR, CTL_F(f), 0, 0, need, enums}
+#define CTL_INT(cmd, name, f, lo, hi) {cmd, name, CTL_OPT_INT, CTL_F(f), lo, hi, NULL, NULL}
+#define CTL_FLAG(cmd, name, f) {cmd, name, CTL_OPT_FLAG, CTL_F(f), 0, 0, NULL, NULL}
+#define CTL_UNITS(cmd) {cmd, "--co-unit", CTL_OPT_UNITS, CTL_F(co_units), 0, 0, NULL, NULL}
+#define CTL_EVIDENCE(cmd) {cmd, "--evidence", CTL_OPT_EVIDENCE, CTL_F(evidence), 0, 0, NULL, NULL}
+/* revisions grow by one a step; the server says when one is stale */
+#define CTL_REV(cmd) CTL_INT(cmd, "--rev", rev, 1, 2147483647L)
+
+#define CTL_NEED_UNIT "(a unit code, e.g. urban-management)"
+#define CTL_NEED_TIME "(a time like 2026-12-01T17:30, Beijing time)"
 
 static const ctl_opt_t ctl_opts[] = {
     CTL_STR(CTL_CMD_CREATE, "--phone", phone),
@@ -39,9 +55,66 @@ static const ctl_opt_t ctl_opts[] = {
     /* the server checks the real page limits; here only that it is a number */
     CTL_INT(CTL_CMD_LIST, "--limit", limit, 1, 1000000),
     CTL_INT(CTL_CMD_LIST, "--offset", offset, 0, 1000000),
+
+    /* Steps. Reasons come from the tier's configured lists, so the server checks them; the
+     * fixed vocabularies are checked here too, for an answer before anything is sent. */
+    CTL_NEED(CTL_CMD_RESOLVE, "--answer", answer, "(what the caller was told)"),
+    CTL_REV(CTL_CMD_RESOLVE),
+    CTL_NEED(CTL_CMD_REJECT, "--reason", reason, "(one of the configured reject reasons)"),
+    CTL_STR(CTL_CMD_REJECT, "--note", note),
+    CTL_REV(CTL_CMD_REJECT),
+    CTL_NEED(CTL_CMD_DISPATCH, "--unit", unit, CTL_NEED_UNIT),
+    CTL_UNITS(CTL_CMD_DISPATCH),
+    CTL_ENUM(CTL_CMD_DISPATCH, "--urgency", urgency, NULL, "emergency|urgent|normal"),
+    CTL_STR(CTL_CMD_DISPATCH, "--note", note),
+    CTL_FLAG(CTL_CMD_DISPATCH, "--same-unit", same_unit),
+    CTL_REV(CTL_CMD_DISPATCH),
+    CTL_REV(CTL_CMD_ACK),
+    CTL_NEED(CTL_CMD_RETURN, "--reason", reason, "(one of the configured return reasons)"),
+    CTL_NEED(CTL_CMD_RETURN, "--note", note, "(why the order is not yours)"),
+    CTL_REV(CTL_CMD_RETURN),
+    CTL_ENUM(CTL_CMD_REVIEW_RETURN, "--decision", decision, "(redispatch or reject)",
+             "redispatch|reject"),
+    CTL_STR(CTL_CMD_REVIEW_RETURN, "--unit", unit),
+    CTL_UNITS(CTL_CMD_REVIEW_RETURN),
+    CTL_NEED(CTL_CMD_REVIEW_RETURN, "--reason", reason, "(why, for the record)"),
+    CTL_REV(CTL_CMD_REVIEW_RETURN),
+    CTL_NEED(CTL_CMD_SUBDISPATCH, "--unit", unit, CTL_NEED_UNIT),
+    CTL_NEED(CTL_CMD_SUBDISPATCH, "--due", due, CTL_NEED_TIME),
+    CTL_NEED(CTL_CMD_SUBDISPATCH, "--note", note, "(what the unit should do)"),
+    CTL_REV(CTL_CMD_SUBDISPATCH),
+    CTL_NEED(CTL_CMD_EXTEND, "--until", until, CTL_NEED_TIME),
+    CTL_NEED(CTL_CMD_EXTEND, "--reason", reason, "(why more time is needed)"),
+    CTL_REV(CTL_CMD_EXTEND),
+    CTL_ENUM(CTL_CMD_DECIDE_EXTENSION, "--decision", decision, "(approve or refuse)",
+             "approve|refuse"),
+    CTL_NEED(CTL_CMD_DECIDE_EXTENSION, "--reason", reason, "(why, for the record)"),
+    CTL_REV(CTL_CMD_DECIDE_EXTENSION),
+    CTL_NEED(CTL_CMD_REPLY, "--text", text, "(the reply to the citizen, '-' reads stdin)"),
+    CTL_EVIDENCE(CTL_CMD_REPLY),
+    CTL_REV(CTL_CMD_REPLY),
+    CTL_ENUM(CTL_CMD_RATE, "--rating", rating,
+             "(satisfied, basically_satisfied, unsatisfied or unreachable)",
+             "satisfied|basically_satisfied|unsatisfied|unreachable"),
+    CTL_STR(CTL_CMD_RATE, "--words", words),
+    CTL_REV(CTL_CMD_RATE),
+    CTL_NEED(CTL_CMD_CLOSE, "--reason", reason, "(why it is closed)"),
+    CTL_REV(CTL_CMD_CLOSE),
+    CTL_NEED(CTL_CMD_MERGE, "--into", into, "(the open order it repeats)"),
+    CTL_STR(CTL_CMD_MERGE, "--note", note),
+    CTL_REV(CTL_CMD_MERGE),
 };
 
-static const char *const ctl_cmd_names[] = {"", "ping", "create", "show", "list"};
+#define CTL_NOPTS (sizeof(ctl_opts) / sizeof(ctl_opts[0]))
+
+static const char *const ctl_cmd_names[CTL_CMD_COUNT] = {
+    "", "ping", "create", "show", "list", "resolve", "reject", "dispatch", "ack", "return",
+    "review-return", "subdispatch", "extend", "decide-extension", "reply", "rate", "close",
+    "merge"};
+
+#define CTL_CMD_LIST_TEXT "ping, create, show, list, resolve, reject, dispatch, ack, return, " \
+                          "review-return, subdispatch, extend, decide-extension, reply, rate, " \
+                          "close, merge"
 
 static const char ctl_help_overview[] =
     "usage: rexianctl [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
@@ -54,6 +127,22 @@ static const char ctl_help_overview[] =
     "  show ID   one work order: deadlines, routing, timeline, notifications\n"
     "  list      work orders, newest first, a page at a time\n"
     "  help CMD  the options of a command (same as: rexianctl CMD --help)\n"
+    "\n"
+    "Steps of an order's life (rexianctl STEP ID [OPTIONS]; each prints one line,\n"
+    "e.g. 'BX-20261125-000123 acknowledged (rev 4)'):\n"
+    "  resolve           operator: answered at first contact, never dispatched\n"
+    "  reject            operator: not accepted (reason from the configured list)\n"
+    "  dispatch          dispatcher: send an order waiting in the manual queue to a unit\n"
+    "  ack               unit: acknowledge an order dispatched to it\n"
+    "  return            unit: not ours, with a reason, within the return window\n"
+    "  review-return     dispatcher: redispatch a returned order, or reject the return\n"
+    "  subdispatch       lead unit: pass part of the work to another unit, with a deadline\n"
+    "  extend            lead unit: ask for a later close deadline\n"
+    "  decide-extension  supervisor: approve or refuse it\n"
+    "  reply             unit: the reply to the citizen, with evidence\n"
+    "  rate              callback: the follow-up call's rating (unsatisfied reopens)\n"
+    "  close             supervisor: close an open order\n"
+    "  merge             dispatcher or operator: a repeat request joins an open order\n"
     "\n"
     "Global options (before the command):\n"
     "  --url URL          the service, default $REXIAN_URL, else " CTL_DEFAULT_URL "\n"
@@ -80,6 +169,7 @@ static const char ctl_help_overview[] =
     "       --address '城关镇')\n"
     "  rexianctl show \"$id\"\n"
     "  rexianctl list --unit water-supply --limit 50\n"
+    "  REXIAN_TOKEN=$UNIT_TOKEN rexianctl ack \"$id\"\n"
     "  rexianctl --url http://127.0.0.1:8347 ping      # the demo router\n";
 
 static const char ctl_help_ping[] =
@@ -121,11 +211,13 @@ static const char ctl_help_create[] =
 static const char ctl_help_show[] =
     "usage: rexianctl [GLOBAL OPTIONS] show ID\n"
     "\n"
-    "Prints one work order (GET /v1/tickets/ID): status, unit, urgency and times; the\n"
-    "caller's text; the deadlines (stage, due, state, span); why it was routed where it was;\n"
-    "the timeline (time, actor, what, notes); and the notifications (kind, target, state,\n"
-    "attempts, last error). A unit token sees only its own unit's orders; the caller's phone\n"
-    "is masked for dispatcher, unit and callback tokens.\n"
+    "Prints one work order (GET /v1/tickets/ID): status, unit, urgency, times and revision;\n"
+    "the caller's text; the unit's reply and its evidence; how it was handled (returns,\n"
+    "extensions, sub-dispatches, co-handlers, rating, merges, resolution); the deadlines\n"
+    "(stage, due, state, span); why it was routed where it was; the timeline (time, actor,\n"
+    "what, notes); and the notifications (kind, target, state, attempts, last error). A unit\n"
+    "token sees only the orders its unit leads, co-handles or was sub-dispatched; the\n"
+    "caller's phone is masked for dispatcher, unit and callback tokens.\n"
     "\n"
     "Example:\n"
     "  rexianctl show BX-20261125-000123\n";
@@ -139,39 +231,259 @@ static const char ctl_help_list[] =
     "\n"
     "Options:\n"
     "  --unit U      only this unit's orders (a unit token always sees only its own)\n"
-    "  --status S    received, pending_dispatch or dispatched\n"
+    "  --status S    received, pending_dispatch, dispatched, acknowledged, returned,\n"
+    "                replied, closed, rejected or merged\n"
     "  --limit N     orders per page (server default 20, at most 100)\n"
     "  --offset N    skip the first N (default 0)\n"
     "\n"
     "Example:\n"
     "  rexianctl list --status pending_dispatch --limit 50 --offset 50\n";
 
+/* What every step's help ends with. */
+#define CTL_HELP_TAIL                                                                         \
+    "  --rev N             apply only if the order is still at revision N (shown by show);\n" \
+    "                      a stale N gets 409 conflict, so a repeated command is safe\n"      \
+    "\n"                                                                                      \
+    "Prints one line on stdout, 'ID STATUS (rev N)'; --json prints the server's answer.\n"    \
+    "A refused step exits 1 and says why on stderr: 403 the token's role may not take it,\n"  \
+    "404 no such order (or not your unit's), 409 not allowed in the order's state (the\n"     \
+    "message names the state and the steps allowed now) or a stale --rev.\n"
+
+static const char ctl_help_resolve[] =
+    "usage: rexianctl [GLOBAL OPTIONS] resolve ID --answer TEXT [--rev N]\n"
+    "\n"
+    "The operator answered the caller at first contact (直接办结), e.g. from the knowledge\n"
+    "base: the order closes without being dispatched (operator or admin token; the order is\n"
+    "received or pending_dispatch).\n"
+    "\n"
+    "Options:\n"
+    "  --answer TEXT       what the caller was told, up to 2000 bytes (required)\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl resolve BX-20261125-000123 --answer '社保卡补办请到人社局窗口'\n";
+
+static const char ctl_help_reject[] =
+    "usage: rexianctl [GLOBAL OPTIONS] reject ID --reason R [--note TEXT] [--rev N]\n"
+    "\n"
+    "The request is not accepted (不予受理); the citizen is told why (operator or admin\n"
+    "token; the order is received or pending_dispatch).\n"
+    "\n"
+    "Options:\n"
+    "  --reason R          one of the tier's reject reasons (required); by default in_court,\n"
+    "                      emergency_110, same_matter_no_new_facts, not_government,\n"
+    "                      insufficient_information\n"
+    "  --note TEXT         more detail, up to 1000 bytes\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl reject BX-20261125-000123 --reason emergency_110 --note '已转110'\n";
+
+static const char ctl_help_dispatch[] =
+    "usage: rexianctl [GLOBAL OPTIONS] dispatch ID --unit U [OPTIONS]\n"
+    "\n"
+    "Sends an order waiting in the manual dispatch queue (pending_dispatch) to a lead unit\n"
+    "and optional co-handlers; its clocks start (dispatcher or admin token).\n"
+    "\n"
+    "Options:\n"
+    "  --unit U            the lead unit's code (required)\n"
+    "  --co-unit U         a co-handling unit; repeat for more, at most 4\n"
+    "  --urgency U         emergency, urgent or normal (default: the order's, else normal)\n"
+    "  --note TEXT         instructions for the unit, up to 1000 bytes\n"
+    "  --same-unit         dispatch to the unit that returned the order, knowingly\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl dispatch BX-20261125-000123 --unit urban-management \\\n"
+    "      --co-unit town-chengguan --urgency urgent --note '请协同处理'\n";
+
+static const char ctl_help_ack[] =
+    "usage: rexianctl [GLOBAL OPTIONS] ack ID [--rev N]\n"
+    "\n"
+    "The unit acknowledges an order dispatched to it (签收; unit token). The lead unit's\n"
+    "acknowledgement stops the acknowledge clock and makes the order acknowledged; a\n"
+    "co-handler's is recorded beside it and leaves the status as it is.\n"
+    "\n"
+    "Options:\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl ack BX-20261125-000123\n";
+
+static const char ctl_help_return[] =
+    "usage: rexianctl [GLOBAL OPTIONS] return ID --reason R --note TEXT [--rev N]\n"
+    "\n"
+    "The lead unit returns a wrong dispatch (退单) within the return window (2 working days\n"
+    "by default); a dispatcher reviews it (unit token; dispatched or acknowledged).\n"
+    "\n"
+    "Options:\n"
+    "  --reason R          one of the tier's return reasons (required); by default\n"
+    "                      not_our_responsibility, wrong_location, duplicate, other\n"
+    "  --note TEXT         why, e.g. whose matter it is, up to 1000 bytes (required)\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl return BX-20261125-000123 --reason not_our_responsibility \\\n"
+    "      --note '镇区路灯归城关镇管理'\n";
+
+static const char ctl_help_review_return[] =
+    "usage: rexianctl [GLOBAL OPTIONS] review-return ID --decision D --reason TEXT [OPTIONS]\n"
+    "\n"
+    "A dispatcher decides on a returned order (dispatcher or admin token; returned):\n"
+    "redispatch it to another unit (改派), or reject the return, which gives the order back to\n"
+    "the unit in the state it had. A unit that returned the order is never chosen again here.\n"
+    "\n"
+    "Options:\n"
+    "  --decision D        redispatch or reject (required)\n"
+    "  --unit U            the new lead unit (required with redispatch)\n"
+    "  --co-unit U         a co-handling unit with redispatch; repeat for more, at most 4\n"
+    "  --reason TEXT       why, up to 1000 bytes (required)\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Examples:\n"
+    "  rexianctl review-return BX-20261125-000123 --decision redispatch \\\n"
+    "      --unit town-chengguan --reason '城关镇负责镇区路灯'\n"
+    "  rexianctl review-return BX-20261125-000123 --decision reject --reason '地址写明人民路'\n";
+
+static const char ctl_help_subdispatch[] =
+    "usage: rexianctl [GLOBAL OPTIONS] subdispatch ID --unit U --due TIME --note TEXT [--rev N]\n"
+    "\n"
+    "The lead unit passes part of the work to another unit (下派) with its own deadline; the\n"
+    "lead stays responsible for the reply (unit token of the lead; acknowledged). At most 8\n"
+    "per order.\n"
+    "\n"
+    "Options:\n"
+    "  --unit U            the unit that helps (required; not the lead itself)\n"
+    "  --due TIME          its deadline, e.g. 2026-12-01T17:30 (Beijing time) or with an\n"
+    "                      offset, 2026-12-01T17:30:00+08:00; in the future (required)\n"
+    "  --note TEXT         what it should do, up to 1000 bytes (required)\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl subdispatch BX-20261125-000123 --unit town-chengguan \\\n"
+    "      --due 2026-12-01T17:30 --note '请镇里协助核实具体位置'\n";
+
+static const char ctl_help_extend[] =
+    "usage: rexianctl [GLOBAL OPTIONS] extend ID --until TIME --reason TEXT [--rev N]\n"
+    "\n"
+    "The lead unit asks, before the close deadline, for a later one (延期); a supervisor\n"
+    "decides with decide-extension (unit token of the lead; dispatched or acknowledged). One\n"
+    "request waits at a time, and the tier limits how many are granted (1 by default).\n"
+    "\n"
+    "Options:\n"
+    "  --until TIME        the close deadline asked for, later than the current one, e.g.\n"
+    "                      2026-12-01T17:30 (Beijing time) (required)\n"
+    "  --reason TEXT       why more time is needed, up to 1000 bytes (required)\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl extend BX-20261125-000123 --until 2026-12-08T17:30 --reason '需要采购灯具'\n";
+
+static const char ctl_help_decide_extension[] =
+    "usage: rexianctl [GLOBAL OPTIONS] decide-extension ID --decision D --reason TEXT [--rev N]\n"
+    "\n"
+    "A supervisor answers a waiting extension request (supervisor or admin token). Approval\n"
+    "moves the close deadline to the time asked for; the unit is told either way.\n"
+    "\n"
+    "Options:\n"
+    "  --decision D        approve or refuse (required)\n"
+    "  --reason TEXT       why, up to 1000 bytes (required)\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl decide-extension BX-20261125-000123 --decision approve --reason '同意'\n";
+
+static const char ctl_help_reply[] =
+    "usage: rexianctl [GLOBAL OPTIONS] reply ID --text TEXT [--evidence NAME[,HASH[,URL]]]...\n"
+    "\n"
+    "The unit's reply to the citizen (答复), with references to its evidence (佐证材料)\n"
+    "(unit token; acknowledged). The lead's reply makes the order replied and goes to the\n"
+    "citizen; a co-handler's goes to the lead unit.\n"
+    "\n"
+    "Options:\n"
+    "  --text TEXT         the reply, up to 4000 bytes (required); '-' reads it from stdin\n"
+    "  --evidence NAME[,HASH[,URL]]\n"
+    "                      a piece of evidence: its name (up to 200 bytes), then optionally\n"
+    "                      its hash (up to 128) and where it is kept (up to 512; the URL may\n"
+    "                      contain commas, the name may not); repeat for more, at most 10\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl reply BX-20261125-000123 --text '已更换路灯灯头，恢复照明。' \\\n"
+    "      --evidence photo.jpg,sha256:ab12,https://files.example/photo.jpg\n";
+
+static const char ctl_help_rate[] =
+    "usage: rexianctl [GLOBAL OPTIONS] rate ID --rating R [--words TEXT] [--rev N]\n"
+    "\n"
+    "The follow-up call's result (回访; callback or admin token; replied). satisfied and\n"
+    "basically_satisfied close the order; unsatisfied reopens it to the same unit with new\n"
+    "clocks; unreachable is recorded and leaves it replied.\n"
+    "\n"
+    "Options:\n"
+    "  --rating R          satisfied, basically_satisfied, unsatisfied or unreachable\n"
+    "                      (required)\n"
+    "  --words TEXT        what the citizen said, up to 1000 bytes\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl rate BX-20261125-000123 --rating unsatisfied --words '还有两个不亮'\n";
+
+static const char ctl_help_close[] =
+    "usage: rexianctl [GLOBAL OPTIONS] close ID --reason TEXT [--rev N]\n"
+    "\n"
+    "A supervisor closes an open order (supervisor or admin token); its clocks stop.\n"
+    "\n"
+    "Options:\n"
+    "  --reason TEXT       why, for the record, up to 1000 bytes (required)\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl close BX-20261125-000123 --reason '来电人撤回诉求'\n";
+
+static const char ctl_help_merge[] =
+    "usage: rexianctl [GLOBAL OPTIONS] merge ID --into ID2 [--note TEXT] [--rev N]\n"
+    "\n"
+    "A repeat request about the same matter joins an open order (并单): ID ends as merged,\n"
+    "ID2 lists it, and the caller is told ID2's number (dispatcher, operator or admin token;\n"
+    "ID is received, pending_dispatch or dispatched). Prints 'ID merged into ID2 (rev N)'.\n"
+    "\n"
+    "Options:\n"
+    "  --into ID2          the open order it repeats (required)\n"
+    "  --note TEXT         why they are the same matter, up to 1000 bytes\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl merge BX-20261125-000124 --into BX-20261125-000123 --note '同一路灯'\n";
+
+/* Help by command, in ctl_cmd_t order; the overview for CTL_CMD_NONE. */
+static const char *const ctl_helps[CTL_CMD_COUNT] = {
+    ctl_help_overview, ctl_help_ping, ctl_help_create, ctl_help_show, ctl_help_list,
+    ctl_help_resolve, ctl_help_reject, ctl_help_dispatch, ctl_help_ack, ctl_help_return,
+    ctl_help_review_return, ctl_help_subdispatch, ctl_help_extend, ctl_help_decide_extension,
+    ctl_help_reply, ctl_help_rate, ctl_help_close, ctl_help_merge};
+
 const char *ctl_args_cmd_name(ctl_cmd_t cmd)
 {
-    if ((int)cmd < 0 || (size_t)cmd >= sizeof(ctl_cmd_names) / sizeof(ctl_cmd_names[0]))
+    if ((int)cmd < 0 || cmd >= CTL_CMD_COUNT)
         return "";
     return ctl_cmd_names[cmd];
 }
 
 const char *ctl_args_help(ctl_cmd_t cmd)
 {
-    switch (cmd) {
-    case CTL_CMD_PING:
-        return ctl_help_ping;
-    case CTL_CMD_CREATE:
-        return ctl_help_create;
-    case CTL_CMD_SHOW:
-        return ctl_help_show;
-    case CTL_CMD_LIST:
-        return ctl_help_list;
-    default:
+    if ((int)cmd < 0 || cmd >= CTL_CMD_COUNT)
         return ctl_help_overview;
-    }
+    return ctl_helps[cmd];
+}
+
+int ctl_args_is_step(ctl_cmd_t cmd)
+{
+    return cmd >= CTL_CMD_RESOLVE && cmd < CTL_CMD_COUNT;
 }
 
 static ctl_cmd_t ctl_cmd_find(const char *word)
 {
-    for (size_t i = 1; i < sizeof(ctl_cmd_names) / sizeof(ctl_cmd_names[0]); i++)
+    for (size_t i = 1; i < CTL_CMD_COUNT; i++)
         if (strcmp(word, ctl_cmd_names[i]) == 0)
             return (ctl_cmd_t)i;
     return CTL_CMD_NONE;
@@ -342,7 +654,7 @@ static int ctl_parse_global(int argc, char *const argv[], ctl_args_t *a, char er
 
 static const ctl_opt_t *ctl_opt_find(ctl_cmd_t cmd, const char *arg, size_t len)
 {
-    for (size_t k = 0; k < sizeof(ctl_opts) / sizeof(ctl_opts[0]); k++)
+    for (size_t k = 0; k < CTL_NOPTS; k++)
         if (ctl_opts[k].cmd == cmd && ctl_is(arg, len, ctl_opts[k].name))
             return &ctl_opts[k];
     return NULL;
@@ -354,18 +666,193 @@ static void ctl_opt_list(ctl_cmd_t cmd, char *buf, size_t cap)
     size_t o = 0;
 
     buf[0] = '\0';
-    for (size_t k = 0; k < sizeof(ctl_opts) / sizeof(ctl_opts[0]) && o < cap; k++)
+    for (size_t k = 0; k < CTL_NOPTS && o < cap; k++)
         if (ctl_opts[k].cmd == cmd)
             o += (size_t)snprintf(buf + o, cap - o, "%s%s", o ? ", " : "", ctl_opts[k].name);
     if (o == 0)
         snprintf(buf, cap, "none");
 }
 
+/* 1 when v is one of enums ("a|b|c"). */
+static int ctl_enum_ok(const char *enums, const char *v)
+{
+    size_t n = strlen(v);
+
+    for (const char *p = enums; p != NULL;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0)
+            return 1;
+        p = bar != NULL ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
+/* NAME[,HASH[,URL]]: the name ends at the first comma, the hash at the second; the rest is the
+ * URL, commas and all. */
+static int ctl_parse_evidence(const char *v, ctl_evidence_t *ret, char err[CTL_ERR_MAX])
+{
+    ctl_evidence_t e = {.name = v};
+    const char *c1 = strchr(v, ','), *c2;
+
+    e.name_len = c1 != NULL ? (size_t)(c1 - v) : strlen(v);
+    if (c1 != NULL) {
+        e.hash = c1 + 1;
+        c2 = strchr(e.hash, ',');
+        e.hash_len = c2 != NULL ? (size_t)(c2 - e.hash) : strlen(e.hash);
+        if (c2 != NULL) {
+            e.url = c2 + 1;
+            e.url_len = strlen(e.url);
+        }
+    }
+    if (e.name_len == 0) {
+        snprintf(err, CTL_ERR_MAX, "--evidence '%.40s' needs a name first: NAME[,HASH[,URL]], "
+                 "e.g. photo.jpg,sha256:ab12", v);
+        return -EINVAL;
+    }
+    if (e.name_len > CTL_EVIDENCE_NAME_MAX || e.hash_len > CTL_EVIDENCE_HASH_MAX ||
+        e.url_len > CTL_EVIDENCE_URL_MAX) {
+        snprintf(err, CTL_ERR_MAX, "--evidence '%.40s...' is too long: a name holds at most %d "
+                 "bytes, a hash %d, a URL %d", v, CTL_EVIDENCE_NAME_MAX, CTL_EVIDENCE_HASH_MAX,
+                 CTL_EVIDENCE_URL_MAX);
+        return -EINVAL;
+    }
+    *ret = e;
+    return 0;
+}
+
+/* Stores the value v of option o into a. */
+static int ctl_opt_set(const ctl_opt_t *o, const char *v, ctl_args_t *a, char err[CTL_ERR_MAX])
+{
+    void *field = (char *)a + o->field;
+
+    switch (o->kind) {
+    case CTL_OPT_STR:
+        if (o->enums != NULL && !ctl_enum_ok(o->enums, v)) {
+            char list[160];
+            size_t n = 0;
+            for (const char *p = o->enums; *p != '\0' && n + 3 < sizeof(list); p++) {
+                if (*p == '|')
+                    list[n++] = ',', list[n++] = ' ';
+                else
+                    list[n++] = *p;
+            }
+            list[n] = '\0';
+            snprintf(err, CTL_ERR_MAX, "%s '%.40s' must be one of: %s", o->name, v, list);
+            return -EINVAL;
+        }
+        *(const char **)field = v;
+        return 0;
+    case CTL_OPT_INT:
+        if (ctl_parse_long(v, o->min, o->max, (long *)field) != 0) {
+            snprintf(err, CTL_ERR_MAX, "%s '%.32s' must be a whole number from %ld to %ld",
+                     o->name, v, o->min, o->max);
+            return -EINVAL;
+        }
+        return 0;
+    case CTL_OPT_UNITS:
+        if (a->n_co_units == CTL_CO_UNITS_MAX) {
+            snprintf(err, CTL_ERR_MAX, "--co-unit is given more than %d times (at most %d "
+                     "co-handling units)", CTL_CO_UNITS_MAX, CTL_CO_UNITS_MAX);
+            return -EINVAL;
+        }
+        a->co_units[a->n_co_units++] = v;
+        return 0;
+    case CTL_OPT_EVIDENCE:
+        if (a->n_evidence == CTL_EVIDENCE_MAX) {
+            snprintf(err, CTL_ERR_MAX, "--evidence is given more than %d times (at most %d "
+                     "pieces of evidence)", CTL_EVIDENCE_MAX, CTL_EVIDENCE_MAX);
+            return -EINVAL;
+        }
+        if (ctl_parse_evidence(v, &a->evidence[a->n_evidence], err) != 0)
+            return -EINVAL;
+        a->n_evidence++;
+        return 0;
+    case CTL_OPT_FLAG:
+        break;
+    }
+    *(int *)field = 1;
+    return 0;
+}
+
+/* A word that is not an option: the ticket id of show and the steps, else a mistake. */
+static int ctl_positional(const char *arg, ctl_args_t *a, char err[CTL_ERR_MAX])
+{
+    const char *cmd = ctl_args_cmd_name(a->cmd);
+    int takes_id = a->cmd == CTL_CMD_SHOW || ctl_args_is_step(a->cmd);
+
+    if (takes_id && a->id == NULL) {
+        if (strlen(arg) > CTL_ID_MAX) {
+            snprintf(err, CTL_ERR_MAX, "ticket id is %zu bytes; ids look like "
+                     "BX-20261125-000123", strlen(arg));
+            return -EINVAL;
+        }
+        a->id = arg;
+        return 0;
+    }
+    if (takes_id)
+        snprintf(err, CTL_ERR_MAX, "%s takes one ticket id; '%.40s' is one too many%s", cmd, arg,
+                 ctl_args_is_step(a->cmd) ? " (quote values with spaces, e.g. --note '...')"
+                                          : "");
+    else
+        snprintf(err, CTL_ERR_MAX, "unexpected argument '%.40s' (%s takes only options%s)", arg,
+                 cmd, a->cmd == CTL_CMD_CREATE ? "; quote values with spaces, e.g. --text '...'"
+                                               : "");
+    return -EINVAL;
+}
+
+/* What a complete command line needs beyond single options. */
+static int ctl_check_complete(const ctl_args_t *a, char err[CTL_ERR_MAX])
+{
+    const char *cmd = ctl_args_cmd_name(a->cmd);
+    size_t o = 0;
+    int missing = 0;
+
+    if ((a->cmd == CTL_CMD_SHOW || ctl_args_is_step(a->cmd)) && a->id == NULL) {
+        snprintf(err, CTL_ERR_MAX, "%s needs a ticket id, e.g. rexianctl %s "
+                 "BX-20261125-000123", cmd, cmd);
+        return -EINVAL;
+    }
+    if (a->cmd == CTL_CMD_CREATE && (a->phone == NULL || a->text == NULL)) {
+        snprintf(err, CTL_ERR_MAX, "create needs %s%s%s", a->phone == NULL ?
+                 "--phone (the caller's number)" : "", a->phone == NULL && a->text == NULL ?
+                 " and " : "", a->text == NULL ? "--text (what the caller said)" : "");
+        return -EINVAL;
+    }
+    for (size_t k = 0; k < CTL_NOPTS; k++) {
+        const ctl_opt_t *opt = &ctl_opts[k];
+        if (opt->cmd != a->cmd || opt->need == NULL ||
+            *(const char *const *)(const void *)((const char *)a + opt->field) != NULL)
+            continue;
+        if (missing++ == 0)
+            o = (size_t)snprintf(err, CTL_ERR_MAX, "%s needs", cmd);
+        if (o < CTL_ERR_MAX)
+            o += (size_t)snprintf(err + o, CTL_ERR_MAX - o, "%s %s %s", missing > 1 ? " and" : "",
+                                  opt->name, opt->need);
+    }
+    if (missing > 0)
+        return -EINVAL;
+    if (a->cmd == CTL_CMD_REVIEW_RETURN) {
+        int redispatch = strcmp(a->decision, "redispatch") == 0;
+        if (redispatch && a->unit == NULL) {
+            snprintf(err, CTL_ERR_MAX, "review-return --decision redispatch needs --unit (the "
+                     "unit that takes the order over)");
+            return -EINVAL;
+        }
+        if (!redispatch && (a->unit != NULL || a->n_co_units > 0)) {
+            snprintf(err, CTL_ERR_MAX, "review-return --decision reject gives the order back "
+                     "to the unit that returned it: drop --unit and --co-unit");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int ctl_parse_cmd(int argc, char *const argv[], int i, ctl_args_t *a,
                          char err[CTL_ERR_MAX])
 {
     const char *cmd = ctl_args_cmd_name(a->cmd);
-    unsigned seen = 0; /* bit k: ctl_opts[k] given */
+    unsigned char seen[CTL_NOPTS] = {0};
 
     /* --help anywhere after the command wins over everything else there */
     for (int k = i; k < argc; k++) {
@@ -375,28 +862,14 @@ static int ctl_parse_cmd(int argc, char *const argv[], int i, ctl_args_t *a,
         }
     }
     for (; i < argc; i++) {
-        const char *arg = argv[i], *v;
+        const char *arg = argv[i], *v = NULL;
         size_t len = ctl_name_len(arg);
         const ctl_opt_t *o;
 
         if (arg[0] != '-' || arg[1] == '\0') {
-            if (a->cmd == CTL_CMD_SHOW && a->id == NULL) {
-                if (strlen(arg) > 64) {
-                    snprintf(err, CTL_ERR_MAX, "ticket id is %zu bytes; ids look like "
-                             "BX-20261125-000123", strlen(arg));
-                    return -EINVAL;
-                }
-                a->id = arg;
-                continue;
-            }
-            if (a->cmd == CTL_CMD_SHOW)
-                snprintf(err, CTL_ERR_MAX, "show takes one ticket id; '%.40s' is one too many",
-                         arg);
-            else
-                snprintf(err, CTL_ERR_MAX, "unexpected argument '%.40s' (%s takes only options%s)",
-                         arg, cmd, a->cmd == CTL_CMD_CREATE
-                                       ? "; quote values with spaces, e.g. --text '...'" : "");
-            return -EINVAL;
+            if (ctl_positional(arg, a, err) != 0)
+                return -EINVAL;
+            continue;
         }
         if (ctl_is(arg, len, "--url") || ctl_is(arg, len, "--token") ||
             ctl_is(arg, len, "--json") || ctl_is(arg, len, "--timeout") ||
@@ -415,41 +888,29 @@ static int ctl_parse_cmd(int argc, char *const argv[], int i, ctl_args_t *a,
                      (int)(len > 40 ? 40 : len), arg, list);
             return -EINVAL;
         }
-        unsigned bit = 1u << (unsigned)(o - ctl_opts);
-        if (seen & bit) {
+        if (o->kind != CTL_OPT_UNITS && o->kind != CTL_OPT_EVIDENCE && seen[o - ctl_opts]) {
             snprintf(err, CTL_ERR_MAX, "%s is given twice", o->name);
             return -EINVAL;
         }
-        seen |= bit;
-        if ((v = ctl_value(argc, argv, &i, len, err)) == NULL)
-            return -EINVAL;
-        if (o->kind == CTL_OPT_STR) {
-            *(const char **)(void *)((char *)a + o->field) = v;
-        } else if (ctl_parse_long(v, o->min, o->max, (long *)(void *)((char *)a + o->field)) !=
-                   0) {
-            snprintf(err, CTL_ERR_MAX, "%s '%.32s' must be a whole number from %ld to %ld",
-                     o->name, v, o->min, o->max);
+        seen[o - ctl_opts] = 1;
+        if (o->kind == CTL_OPT_FLAG) {
+            if (arg[len] == '=') {
+                snprintf(err, CTL_ERR_MAX, "%s takes no value", o->name);
+                return -EINVAL;
+            }
+        } else if ((v = ctl_value(argc, argv, &i, len, err)) == NULL) {
             return -EINVAL;
         }
+        if (ctl_opt_set(o, v, a, err) != 0)
+            return -EINVAL;
     }
-    if (a->cmd == CTL_CMD_SHOW && a->id == NULL) {
-        snprintf(err, CTL_ERR_MAX, "show needs a ticket id, e.g. rexianctl show "
-                 "BX-20261125-000123");
-        return -EINVAL;
-    }
-    if (a->cmd == CTL_CMD_CREATE && (a->phone == NULL || a->text == NULL)) {
-        snprintf(err, CTL_ERR_MAX, "create needs %s%s%s", a->phone == NULL ?
-                 "--phone (the caller's number)" : "", a->phone == NULL && a->text == NULL ?
-                 " and " : "", a->text == NULL ? "--text (what the caller said)" : "");
-        return -EINVAL;
-    }
-    return 0;
+    return ctl_check_complete(a, err);
 }
 
 int ctl_args_parse(int argc, char *const argv[], const char *env_url, const char *env_token,
                    ctl_args_t *ret_args, char ret_err[CTL_ERR_MAX])
 {
-    ctl_args_t a = {.timeout_s = CTL_DEFAULT_TIMEOUT_S, .limit = -1, .offset = -1};
+    ctl_args_t a = {.timeout_s = CTL_DEFAULT_TIMEOUT_S, .limit = -1, .offset = -1, .rev = -1};
     int i;
 
     ret_err[0] = '\0';
@@ -476,8 +937,8 @@ int ctl_args_parse(int argc, char *const argv[], const char *env_url, const char
         a.help = 1;
         if (++i < argc) {
             if ((a.cmd = ctl_cmd_find(argv[i])) == CTL_CMD_NONE) {
-                snprintf(ret_err, CTL_ERR_MAX, "no command '%.40s' (commands: ping, create, "
-                         "show, list)", argv[i]);
+                snprintf(ret_err, CTL_ERR_MAX, "no command '%.40s' (commands: " CTL_CMD_LIST_TEXT
+                         ")", argv[i]);
                 return -EINVAL;
             }
         }
@@ -486,16 +947,16 @@ int ctl_args_parse(int argc, char *const argv[], const char *env_url, const char
     }
     if (i >= argc) {
         if (!a.help && !a.version) {
-            snprintf(ret_err, CTL_ERR_MAX, "no command given (commands: ping, create, show, "
-                     "list; see rexianctl --help)");
+            snprintf(ret_err, CTL_ERR_MAX, "no command given (see rexianctl --help; commands: "
+                     CTL_CMD_LIST_TEXT ")");
             return -EINVAL;
         }
         *ret_args = a;
         return 0;
     }
     if ((a.cmd = ctl_cmd_find(argv[i])) == CTL_CMD_NONE) {
-        snprintf(ret_err, CTL_ERR_MAX, "unknown command '%.40s' (commands: ping, create, show, "
-                 "list, help)", argv[i]);
+        snprintf(ret_err, CTL_ERR_MAX, "unknown command '%.40s' (commands: " CTL_CMD_LIST_TEXT
+                 ", help)", argv[i]);
         return -EINVAL;
     }
     if (a.help) {

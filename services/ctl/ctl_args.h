@@ -11,6 +11,12 @@
 #define CTL_TOKEN_MAX 256        /* bytes of --token (the server's limit too) */
 #define CTL_VALUE_MAX 65536      /* bytes of any other option value */
 #define CTL_ERR_MAX 256          /* buffer for a usage error, NUL included */
+#define CTL_CO_UNITS_MAX 4       /* --co-unit given at most this often (the server's limit too) */
+#define CTL_EVIDENCE_MAX 10      /* --evidence given at most this often (the server's limit too) */
+#define CTL_EVIDENCE_NAME_MAX 200 /* bytes of an evidence item's name (the server's limits) */
+#define CTL_EVIDENCE_HASH_MAX 128 /* ... of its hash */
+#define CTL_EVIDENCE_URL_MAX 512  /* ... of its URL */
+#define CTL_ID_MAX 64            /* bytes of a ticket id on the command line */
 
 /* Exit codes, as documented in `rexianctl --help`. */
 #define CTL_EXIT_OK 0
@@ -24,7 +30,32 @@ typedef enum ctl_cmd_t {
     CTL_CMD_CREATE,   /* POST /v1/tickets */
     CTL_CMD_SHOW,     /* GET /v1/tickets/ID */
     CTL_CMD_LIST,     /* GET /v1/tickets?... */
+    /* lifecycle steps, POST /v1/tickets/ID/STEP; the command's name is the STEP */
+    CTL_CMD_RESOLVE,          /* operator answers at first contact */
+    CTL_CMD_REJECT,           /* operator declines the request */
+    CTL_CMD_DISPATCH,         /* dispatcher sends a waiting order to a unit */
+    CTL_CMD_ACK,              /* unit acknowledges */
+    CTL_CMD_RETURN,           /* unit returns a wrong dispatch */
+    CTL_CMD_REVIEW_RETURN,    /* dispatcher redispatches or rejects a return */
+    CTL_CMD_SUBDISPATCH,      /* lead unit passes part of the work to another unit */
+    CTL_CMD_EXTEND,           /* lead unit asks for a later close deadline */
+    CTL_CMD_DECIDE_EXTENSION, /* supervisor approves or refuses it */
+    CTL_CMD_REPLY,            /* unit replies to the citizen */
+    CTL_CMD_RATE,             /* follow-up call's rating */
+    CTL_CMD_CLOSE,            /* supervisor closes */
+    CTL_CMD_MERGE,            /* a repeat request joins an open order */
+    CTL_CMD_COUNT             /* number of commands, not a command */
 } ctl_cmd_t;
+
+/* One --evidence NAME[,HASH[,URL]]: spans of the borrowed option value (len 0 when absent). */
+typedef struct ctl_evidence_t {
+    const char *name; /* the file or document's name, never empty */
+    size_t name_len;  /* its bytes */
+    const char *hash; /* e.g. "sha256:..." */
+    size_t hash_len;  /* its bytes */
+    const char *url;  /* where it can be fetched; may itself contain commas */
+    size_t url_len;   /* its bytes */
+} ctl_evidence_t;
 
 /* A parsed command line. Strings are borrowed from argv or the environment; NULL when not
  * given. */
@@ -37,18 +68,34 @@ typedef struct ctl_args_t {
     int help;              /* --help: print help for cmd (the overview when CTL_CMD_NONE) */
     int version;           /* --version */
     const char *phone;     /* create: caller's phone (required) */
-    const char *text;      /* create: what the caller said (required; "-" reads stdin) */
+    const char *text;      /* create: what the caller said; reply: the reply ("-" reads stdin) */
     const char *channel;   /* create: intake channel, "phone" when not given */
     const char *address;   /* create: where */
     const char *category;  /* create: consult, help, complaint, report, suggestion */
     const char *township;  /* create: township unit code */
     const char *name;      /* create: caller's name */
     const char *idem;      /* create: idempotency key */
-    const char *id;        /* show: ticket id (required) */
-    const char *unit;      /* list: unit code filter */
+    const char *id;        /* show and steps: ticket id (required) */
+    const char *unit;      /* list: unit code filter; dispatch, review-return, subdispatch: unit */
     const char *status;    /* list: status filter */
     long limit;            /* list: page size, -1 for the server's default */
     long offset;           /* list: first item, -1 for the server's default */
+    const char *answer;    /* resolve: the answer given to the caller */
+    const char *reason;    /* reject, return, review-return, extend, decide-extension, close */
+    const char *note;      /* reject, dispatch, return, subdispatch, merge */
+    const char *co_units[CTL_CO_UNITS_MAX]; /* dispatch, review-return: co-handlers, in order */
+    size_t n_co_units;     /* entries in co_units */
+    const char *urgency;   /* dispatch: emergency, urgent, normal */
+    int same_unit;         /* dispatch: back to the unit that returned it, knowingly */
+    const char *decision;  /* review-return: redispatch|reject; decide-extension: approve|refuse */
+    const char *due;       /* subdispatch: the sub-unit's deadline (the server reads the time) */
+    const char *until;     /* extend: the close deadline asked for */
+    ctl_evidence_t evidence[CTL_EVIDENCE_MAX]; /* reply: evidence references, in order */
+    size_t n_evidence;     /* entries in evidence */
+    const char *rating;    /* rate: satisfied, basically_satisfied, unsatisfied, unreachable */
+    const char *words;     /* rate: what the citizen said */
+    const char *into;      /* merge: the open order this one joins */
+    long rev;              /* steps: the revision the step is meant for, -1 when not given */
 } ctl_args_t;
 
 /* Parses argv (argv[0] is the program). env_url and env_token are REXIAN_URL and
@@ -61,7 +108,10 @@ int ctl_args_parse(int argc, char *const argv[], const char *env_url, const char
 /* The help text for a command, or the overview for CTL_CMD_NONE. Static storage. */
 const char *ctl_args_help(ctl_cmd_t cmd);
 
-/* The command's name ("ping", ...), "" for CTL_CMD_NONE. */
+/* The command's name ("ping", ..., "review-return"), "" for CTL_CMD_NONE. */
 const char *ctl_args_cmd_name(ctl_cmd_t cmd);
+
+/* 1 when cmd is a lifecycle step (its name is the STEP of POST /v1/tickets/ID/STEP). */
+int ctl_args_is_step(ctl_cmd_t cmd);
 
 #endif

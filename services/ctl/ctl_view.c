@@ -2,14 +2,18 @@
 #include "ctl_view.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CTL_TABLE_COLS 8    /* most columns a table has */
 #define CTL_NOTE_MAX 1024   /* bytes of one timeline entry's notes */
 #define CTL_TIME_TEXT 40    /* buffer for a shortened time */
 #define CTL_LABEL_WIDTH 12  /* columns of the labels in a ticket's header */
+#define CTL_LINE_MAX 1200   /* buffer for one composed "label  value" line of a ticket */
+#define CTL_BEIJING_S (8 * 3600) /* Beijing time's offset from UTC, no daylight saving */
 
 /* ---------------------------------------------------------------------------------------------
  * Characters and widths */
@@ -264,6 +268,58 @@ static int ctl_looks_like_time(const char *s)
     return strlen(s) >= 19 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':';
 }
 
+/* Milliseconds since 1970 (as the store keeps times inside documents) as Beijing time,
+ * "2026-11-25 10:00:00"; NULL when v is not such a number. */
+static const char *ctl_ms_time(const json_t *v, char buf[CTL_TIME_TEXT])
+{
+    struct tm tm;
+    time_t t;
+
+    /* a Lua encoder may write a large whole number as a real */
+    if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1e15)
+        return NULL;
+    t = (time_t)(json_number_value(v) / 1000) + CTL_BEIJING_S;
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, CTL_TIME_TEXT, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        return NULL;
+    return buf;
+}
+
+/* One evidence item as "name (hash, url)". */
+static void ctl_append_item(char *buf, size_t cap, size_t *o, const json_t *item)
+{
+    const char *parts[] = {ctl_str(item, "name"), ctl_str(item, "hash"), ctl_str(item, "url")};
+    int shown = 0;
+
+    for (int k = 0; k < 3 && *o + 1 < cap; k++) {
+        if (parts[k] == NULL || *parts[k] == '\0')
+            continue;
+        *o += (size_t)snprintf(buf + *o, cap - *o, "%s%s",
+                               shown == 1 ? " (" : shown > 1 ? ", " : "", parts[k]);
+        shown++;
+    }
+    if (shown > 1 && *o + 1 < cap)
+        *o += (size_t)snprintf(buf + *o, cap - *o, ")");
+    if (*o >= cap)
+        *o = cap - 1;
+}
+
+/* Evidence items joined by "; ". */
+static void ctl_append_evidence(char *buf, size_t cap, size_t *o, const json_t *list)
+{
+    const json_t *item;
+    size_t i;
+
+    json_array_foreach(list, i, item) {
+        if (*o + 1 >= cap)
+            break;
+        if (i > 0)
+            *o += (size_t)snprintf(buf + *o, cap - *o, "; ");
+        if (*o >= cap)
+            *o = cap - 1;
+        ctl_append_item(buf, cap, o, item);
+    }
+}
+
 /* Appends v as text to buf (at *o, cap bytes): strings as they are, arrays of scalars joined
  * by ',', numbers and booleans, other values as compact JSON. */
 static void ctl_append_value(char *buf, size_t cap, size_t *o, const json_t *v)
@@ -320,6 +376,7 @@ static int ctl_is_empty(const json_t *v)
 static void ctl_notes(const json_t *e, char buf[CTL_NOTE_MAX])
 {
     static const char *const known[] = {"at", "actor", "role", "what", "note", NULL};
+    char tb[CTL_TIME_TEXT];
     size_t o = 0;
     const char *key;
     json_t *v;
@@ -336,7 +393,14 @@ static void ctl_notes(const json_t *e, char buf[CTL_NOTE_MAX])
         o += (size_t)snprintf(buf + o, CTL_NOTE_MAX - o, "%s%s=", o ? "; " : "", key);
         if (o >= CTL_NOTE_MAX)
             o = CTL_NOTE_MAX - 1;
-        ctl_append_value(buf, CTL_NOTE_MAX, &o, v);
+        if (strcmp(key, "evidence") == 0 && json_is_array(v))
+            ctl_append_evidence(buf, CTL_NOTE_MAX, &o, v);
+        else if (strcmp(key, "until") == 0 && ctl_ms_time(v, tb) != NULL)
+            o += (size_t)snprintf(buf + o, CTL_NOTE_MAX - o, "%s", tb);
+        else
+            ctl_append_value(buf, CTL_NOTE_MAX, &o, v);
+        if (o >= CTL_NOTE_MAX)
+            o = CTL_NOTE_MAX - 1;
     }
 }
 
@@ -349,6 +413,32 @@ static void ctl_field(FILE *out, const char *label, const char *value)
     ctl_cell(out, label, CTL_LABEL_WIDTH, 1);
     ctl_cell(out, value, -1, 0);
     fputc('\n', out);
+}
+
+/* ctl_field with a formatted value. */
+static void ctl_fieldf(FILE *out, const char *label, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void ctl_fieldf(FILE *out, const char *label, const char *fmt, ...)
+{
+    char buf[CTL_LINE_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    ctl_field(out, label, buf);
+}
+
+static int ctl_has(const json_t *t, const char *key)
+{
+    return !ctl_is_empty(json_object_get(t, key));
+}
+
+/* "" when s is NULL, so optional parts print as nothing. */
+static const char *ctl_or(const char *s)
+{
+    return s != NULL ? s : "";
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -376,6 +466,91 @@ static void ctl_view_unit(FILE *out, const json_t *t)
             snprintf(buf + o, sizeof(buf) - o, ")");
     }
     ctl_field(out, "unit", buf);
+}
+
+/* The unit's reply to the citizen and its evidence. */
+static void ctl_view_reply(FILE *out, const json_t *t)
+{
+    const char *text = ctl_str(t, "reply_text");
+    const json_t *ev = json_object_get(t, "reply_evidence"), *item;
+    char tb[CTL_TIME_TEXT], buf[CTL_LINE_MAX];
+    size_t i;
+
+    if (text == NULL || *text == '\0')
+        return;
+    if (ctl_str(t, "replied_at") != NULL)
+        fprintf(out, "\nReply (%s)\n", ctl_time(ctl_str(t, "replied_at"), 1, tb));
+    else
+        fputs("\nReply\n", out);
+    ctl_block(out, text, "  ");
+    json_array_foreach(ev, i, item) {
+        size_t o = 0;
+        buf[0] = '\0';
+        ctl_append_item(buf, sizeof(buf), &o, item);
+        ctl_field(out, i == 0 ? "evidence" : "", buf);
+    }
+}
+
+/* How the order was handled beyond its clocks: acknowledgements, returns, sub-dispatches,
+ * extensions, co-handlers' replies, the rating, the outcome and merges. Nothing when none. */
+static void ctl_view_handling(FILE *out, const json_t *t)
+{
+    static const char *const keys[] = {"ack_at", "co_acks", "returned_by", "subs",
+                                       "extension_state", "co_replies", "rating", "resolution",
+                                       "closed_at", "merged_into", "merged", NULL};
+    const char *status = ctl_or(ctl_str(t, "status")), *key;
+    const json_t *v;
+    char tb[CTL_TIME_TEXT], tb2[CTL_TIME_TEXT];
+    int any = 0;
+    size_t i;
+
+    for (int k = 0; keys[k] != NULL; k++)
+        any |= ctl_has(t, keys[k]);
+    if (!any)
+        return;
+    fputs("\nHandling\n", out);
+    ctl_field(out, "acked", ctl_time(ctl_str(t, "ack_at"), 1, tb));
+    json_object_foreach((json_t *)json_object_get(t, "co_acks"), key, v)
+        ctl_fieldf(out, "co-acked", "%s  %s", key, ctl_or(ctl_ms_time(v, tb)));
+    /* the window matters only while the unit can still return the order */
+    if (strcmp(status, "dispatched") == 0 || strcmp(status, "acknowledged") == 0)
+        ctl_field(out, "return by", ctl_time(ctl_str(t, "return_due"), 1, tb));
+    if (ctl_has(t, "returned_by"))
+        ctl_fieldf(out, "returned", "by %s: %s%s%s%s", ctl_str(t, "returned_by"),
+                   ctl_or(ctl_str(t, "return_reason")), ctl_has(t, "return_note") ? " (" : "",
+                   ctl_or(ctl_str(t, "return_note")), ctl_has(t, "return_note") ? ")" : "");
+    json_array_foreach(json_object_get(t, "subs"), i, v)
+        ctl_fieldf(out, "sub", "%s, due %s, from %s: %s", ctl_or(ctl_str(v, "unit")),
+                   ctl_or(ctl_ms_time(json_object_get(v, "due"), tb)), ctl_or(ctl_str(v, "by")),
+                   ctl_or(ctl_str(v, "note")));
+    if (ctl_has(t, "extension_state"))
+        ctl_fieldf(out, "extension", "%s, until %s%s%s", ctl_str(t, "extension_state"),
+                   ctl_or(ctl_time(ctl_str(t, "extension_until"), 1, tb)),
+                   ctl_has(t, "extension_reason") ? ": " : "",
+                   ctl_or(ctl_str(t, "extension_reason")));
+    json_object_foreach((json_t *)json_object_get(t, "co_replies"), key, v)
+        ctl_fieldf(out, "co-reply", "%s  %s: %s", key,
+                   ctl_or(ctl_ms_time(json_object_get(v, "at"), tb)), ctl_or(ctl_str(v, "text")));
+    if (ctl_has(t, "rating"))
+        ctl_fieldf(out, "rating", "%s%s%s%s%s%s", ctl_str(t, "rating"),
+                   ctl_has(t, "rating_words") ? ": " : "", ctl_or(ctl_str(t, "rating_words")),
+                   ctl_str(t, "rated_at") != NULL ? " (" : "",
+                   ctl_or(ctl_time(ctl_str(t, "rated_at"), 1, tb2)),
+                   ctl_str(t, "rated_at") != NULL ? ")" : "");
+    ctl_field(out, "resolution", ctl_str(t, "resolution"));
+    ctl_field(out, "answer", ctl_str(t, "answer"));
+    ctl_field(out, "rejected", ctl_str(t, "reject_reason"));
+    if (ctl_has(t, "closed_at"))
+        ctl_fieldf(out, "closed", "%s%s%s", ctl_time(ctl_str(t, "closed_at"), 1, tb),
+                   ctl_has(t, "close_reason") ? ": " : "", ctl_or(ctl_str(t, "close_reason")));
+    ctl_field(out, "merged into", ctl_str(t, "merged_into"));
+    if (json_is_array(json_object_get(t, "merged")) && ctl_has(t, "merged")) {
+        char buf[CTL_LINE_MAX];
+        size_t o = 0;
+        buf[0] = '\0';
+        ctl_append_value(buf, sizeof(buf), &o, json_object_get(t, "merged"));
+        ctl_field(out, "merged here", buf);
+    }
 }
 
 static int ctl_view_deadlines(FILE *out, const json_t *t)
@@ -531,6 +706,13 @@ int ctl_view_ticket(FILE *out, const json_t *t)
     ctl_field(out, "created", ctl_time(ctl_str(t, "created_at"), 1, tb));
     ctl_field(out, "dispatched", ctl_time(ctl_str(t, "dispatched_at"), 1, tb));
     ctl_field(out, "updated", ctl_time(ctl_str(t, "updated_at"), 1, tb));
+    if (json_is_integer(json_object_get(t, "rev")))
+        ctl_fieldf(out, "revision", "%" JSON_INTEGER_FORMAT,
+                   json_integer_value(json_object_get(t, "rev")));
+    if (json_integer_value(json_object_get(t, "reopened")) > 0)
+        ctl_fieldf(out, "reopened", "%" JSON_INTEGER_FORMAT " time%s",
+                   json_integer_value(json_object_get(t, "reopened")),
+                   json_integer_value(json_object_get(t, "reopened")) == 1 ? "" : "s");
     ctl_field(out, "channel", ctl_str(t, "channel"));
     ctl_field(out, "category", ctl_str(t, "category"));
     ctl_field(out, "township", ctl_str(t, "township"));
@@ -538,6 +720,8 @@ int ctl_view_ticket(FILE *out, const json_t *t)
     ctl_field(out, "address", ctl_str(t, "address"));
     fputs("\nText\n", out);
     ctl_block(out, text != NULL && *text != '\0' ? text : "(empty)", "  ");
+    ctl_view_reply(out, t);
+    ctl_view_handling(out, t);
     if ((ret = ctl_view_deadlines(out, t)) != 0)
         return ret;
     ctl_view_route(out, t);

@@ -1,4 +1,5 @@
-/* rexianctl.c -- the command-line client of the HTTP API: ping, create, show, list */
+/* rexianctl.c -- the command-line client of the HTTP API: ping, create, show, list and the
+ * lifecycle steps */
 #include "ctl_args.h"
 #include "ctl_http.h"
 #include "ctl_view.h"
@@ -117,7 +118,8 @@ out:
     return ret;
 }
 
-/* Reads the text of `create --text -` from stdin. Caller frees. NULL after saying why. */
+/* Reads the text of `create --text -` or `reply --text -` from stdin. Caller frees. NULL after
+ * saying why. */
 static char *ctl_read_stdin(void)
 {
     char *buf = malloc(CTL_VALUE_MAX + 2);
@@ -360,6 +362,169 @@ static int ctl_list(ctl_t *c)
     return ctl_get(c, path, ctl_view_list);
 }
 
+/* Adds a list of strings under key when n > 0. */
+static int ctl_set_list(json_t *obj, const char *key, const char *const *values, size_t n,
+                        const char *option)
+{
+    json_t *arr;
+
+    if (n == 0)
+        return 0;
+    if ((arr = json_array()) == NULL || json_object_set_new(obj, key, arr) != 0) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_string(values[i]);
+        if (s == NULL) {
+            fprintf(stderr, "rexianctl: %s '%.40s' is not valid UTF-8\n", option, values[i]);
+            return -EINVAL;
+        }
+        if (json_array_append_new(arr, s) != 0) {
+            fprintf(stderr, "rexianctl: out of memory\n");
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* Adds one part of an --evidence value, when it is there. */
+static int ctl_set_part(json_t *item, const char *key, const char *s, size_t len)
+{
+    json_t *v;
+
+    if (len == 0)
+        return 0;
+    if ((v = json_stringn(s, len)) == NULL) {
+        fprintf(stderr, "rexianctl: the %s of --evidence '%.*s' is not valid UTF-8\n", key,
+                (int)(len > 40 ? 40 : len), s);
+        return -EINVAL;
+    }
+    return json_object_set_new(item, key, v) == 0 ? 0 : -ENOMEM;
+}
+
+/* The JSON body of a step: the fields the command line gave, nothing else. NULL after saying
+ * why. */
+static json_t *ctl_step_body(const ctl_args_t *a, const char *text)
+{
+    json_t *body = json_object(), *ev = NULL;
+
+    if (body == NULL)
+        goto no_mem;
+    if (ctl_set(body, "answer", a->answer, "--answer") != 0 ||
+        ctl_set(body, "reason", a->reason, "--reason") != 0 ||
+        ctl_set(body, "note", a->note, "--note") != 0 ||
+        ctl_set(body, "unit", a->unit, "--unit") != 0 ||
+        ctl_set_list(body, "co_units", a->co_units, a->n_co_units, "--co-unit") != 0 ||
+        ctl_set(body, "urgency", a->urgency, "--urgency") != 0 ||
+        ctl_set(body, "decision", a->decision, "--decision") != 0 ||
+        ctl_set(body, "due", a->due, "--due") != 0 ||
+        ctl_set(body, "until", a->until, "--until") != 0 ||
+        ctl_set(body, "text", text, "--text") != 0 ||
+        ctl_set(body, "rating", a->rating, "--rating") != 0 ||
+        ctl_set(body, "words", a->words, "--words") != 0 ||
+        ctl_set(body, "into", a->into, "--into") != 0)
+        goto fail;
+    if (a->same_unit && json_object_set_new(body, "same_unit", json_true()) != 0)
+        goto no_mem;
+    if (a->rev >= 0 && json_object_set_new(body, "rev", json_integer(a->rev)) != 0)
+        goto no_mem;
+    if (a->n_evidence > 0) {
+        if ((ev = json_array()) == NULL || json_object_set_new(body, "evidence", ev) != 0)
+            goto no_mem;
+        for (size_t i = 0; i < a->n_evidence; i++) {
+            const ctl_evidence_t *e = &a->evidence[i];
+            json_t *item = json_object();
+            if (item == NULL || json_array_append_new(ev, item) != 0)
+                goto no_mem;
+            if (ctl_set_part(item, "name", e->name, e->name_len) != 0 ||
+                ctl_set_part(item, "hash", e->hash, e->hash_len) != 0 ||
+                ctl_set_part(item, "url", e->url, e->url_len) != 0)
+                goto fail;
+        }
+    }
+    return body;
+no_mem:
+    fprintf(stderr, "rexianctl: out of memory\n");
+fail:
+    json_decref(body);
+    return NULL;
+}
+
+/* POST /v1/tickets/ID/STEP, then "ID STATUS (rev N)" on stdout. */
+static int ctl_step(ctl_t *c)
+{
+    const ctl_args_t *a = c->args;
+    const char *step = ctl_args_cmd_name(a->cmd), *text = a->text;
+    char path[CTL_PATH_MAX], *stdin_text = NULL, *payload = NULL, *id = NULL;
+    ctl_http_resp_t r = {0};
+    json_t *body = NULL, *ans = NULL;
+    int rc, ret = CTL_EXIT_USAGE;
+
+    if (text != NULL && strcmp(text, "-") == 0) {
+        if ((stdin_text = ctl_read_stdin()) == NULL)
+            goto out;
+        text = stdin_text;
+    }
+    if ((body = ctl_step_body(a, text)) == NULL)
+        goto out;
+    ret = CTL_EXIT_API;
+    if ((payload = json_dumps(body, JSON_COMPACT)) == NULL ||
+        (id = ctl_http_escape(c->http, a->id)) == NULL) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/v1/tickets/%s/%s", id, step);
+    rc = ctl_http_request(c->http, "POST", path, payload, &r);
+    if (rc != 0) {
+        ret = ctl_no_answer(c, rc, &r);
+        if (r.sent)
+            fprintf(stderr, "rexianctl: the %s may or may not have been applied: look with "
+                    "'rexianctl show %s' before repeating it (with --rev a repeat cannot apply "
+                    "twice)\n", step, a->id);
+        goto out;
+    }
+    if (r.status < 200 || r.status >= 300) {
+        if (a->json)
+            ctl_print_raw(&r);
+        ret = ctl_api_error(c, &r);
+        goto out;
+    }
+    if ((ans = ctl_parse(c, &r)) == NULL)
+        goto out;
+    const char *ans_id = json_string_value(json_object_get(ans, "id"));
+    const char *status = json_string_value(json_object_get(ans, "status"));
+    const char *into = json_string_value(json_object_get(ans, "into"));
+    if (ans_id == NULL || status == NULL || !json_is_integer(json_object_get(ans, "rev"))) {
+        fprintf(stderr, "rexianctl: the answer from %s has no id, status and rev (try --json)\n",
+                a->url);
+        goto out;
+    }
+    if (a->json) {
+        ctl_print_raw(&r);
+    } else {
+        /* the server's words go through the view, which keeps control characters off the
+         * terminal */
+        ctl_view_cell(stdout, ans_id, -1);
+        fputc(' ', stdout);
+        ctl_view_cell(stdout, status, -1);
+        if (into != NULL) {
+            fputs(" into ", stdout);
+            ctl_view_cell(stdout, into, -1);
+        }
+        printf(" (rev %" JSON_INTEGER_FORMAT ")\n", json_integer_value(json_object_get(ans, "rev")));
+    }
+    ret = CTL_EXIT_OK;
+out:
+    json_decref(ans);
+    json_decref(body);
+    free(payload);
+    free(id);
+    free(stdin_text);
+    ctl_http_resp_free(&r);
+    return ret;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Main */
 
@@ -367,7 +532,7 @@ static int ctl_list(ctl_t *c)
 static const char *ctl_guess_cmd(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
-        for (ctl_cmd_t k = CTL_CMD_PING; k <= CTL_CMD_LIST; k++)
+        for (ctl_cmd_t k = CTL_CMD_PING; k < CTL_CMD_COUNT; k++)
             if (strcmp(argv[i], ctl_args_cmd_name(k)) == 0)
                 return argv[i];
     return NULL;
@@ -420,7 +585,7 @@ int main(int argc, char **argv)
         ret = ctl_list(&c);
         break;
     default:
-        ret = CTL_EXIT_USAGE;
+        ret = ctl_args_is_step(args.cmd) ? ctl_step(&c) : CTL_EXIT_USAGE;
         break;
     }
     ctl_http_destroy(&c.http);

@@ -9,7 +9,7 @@
 
 int main(int argc, char **argv)
 {
-    svc_opts_t opts = {.name = "intake", .consumes = -1, .produces = {[STAGE_ROUTER] = 1},
+    svc_opts_t opts = {.name = "intake", .consumes = -1, .produces = {1, 1, 1},
                        .on_http = api_on_http, .after = api_flush};
     units_t *units = NULL;
     api_t *api = NULL;

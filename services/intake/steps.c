@@ -42,6 +42,8 @@ static const steps_spec_t steps_specs[] = {
               {"words", 's', 0, STEPS_NOTE_MAX, NULL}}},
     {"close", {{"reason", 's', 1, STEPS_NOTE_MAX, NULL}}},
     {"merge", {{"into", 'i', 1, 40, NULL}, {"note", 's', 0, STEPS_NOTE_MAX, NULL}}},
+    {"pause", {{"reason", 's', 1, STEPS_NOTE_MAX, NULL}}},
+    {"resume", {{"note", 's', 0, STEPS_NOTE_MAX, NULL}}},
 };
 
 static const steps_spec_t *steps_find(const char *step)

@@ -90,8 +90,8 @@ def main():
         t = f.get(tid)
         c.equal(t["reopened"], 1, "reopened once")
         c.equal(t["unit"], "urban-management", "reopened to the same unit")
-        wait_for(lambda: sum(e["what"] == "clocks_started" for e in f.get(tid)["timeline"]) == 2,
-                 "new clocks", 5)
+        wait_for(lambda: sum(e["what"] == "clocks_started" and "ack" in e["note"].split(",")
+                             for e in f.get(tid)["timeline"]) == 2, "new clocks", 5)
         f.ok(tid, "ack", {}, "unit-urban", "acknowledged")
         f.ok(tid, "reply", {"text": "三个路灯均已修复。"}, "unit-urban", "replied")
         f.ok(tid, "rate", {"rating": "satisfied", "words": "都亮了"}, "callback", "closed")

@@ -224,35 +224,64 @@ redis.register_function('ticket_dispatch', function(_, a)
     return {1, frames[2], frames[4]}
 end)
 
--- clocks_start: ARGV tag, message id, now, src, ticket, clocks(JSON {ack, reply, close = due ms,
--- STAGE_span, return = end of the return window, provisional = 0|1}), redeliver_ms. Returns
--- {1[, frame for the notifier]} or {0} when already applied.
-redis.register_function('clocks_start', function(_, a)
+-- clocks_set: ARGV tag, message id ('' when not from an outbox), now, src, ticket,
+-- clocks(JSON), redeliver_ms. clocks = {what = 'start'|'rearm'|'recompute',
+--   stages = {STAGE = {start, due, warn, esc, span}}, ['return'] = ms, provisional = 0|1}.
+-- Each stage gets up to three clock members: "ID|STAGE|warn" (yellow, 催办 before the
+-- deadline), "|due" (red: overdue) and "|esc" (督办 to the supervisor after the grace).
+-- 'recompute' (a calendar year was installed) only moves clocks that are still running.
+-- Returns {1[, frame for the notifier]} or {0} when already applied.
+redis.register_function('clocks_set', function(_, a)
     local tag, mid, now, src, tid = a[1], a[2], tonumber(a[3]), a[4], a[5]
     local c = cjson.decode(a[6])
     local redeliver = tonumber(a[7] or '5000')
-    if not outbox_has(tag, 'watcher', mid) then return {0} end
+    if mid ~= '' and not outbox_has(tag, 'watcher', mid) then return {0} end
     local tk = key(tag, 't', tid)
-    local note = {}
-    for _, stage in ipairs({'ack', 'reply', 'close'}) do
-        local due = c[stage]
-        if due then
-            redis.call('HSET', tk, stage .. '_due', due, stage .. '_state', 'running',
-                       stage .. '_span', c[stage .. '_span'] or '')
-            redis.call('ZADD', key(tag, 'clk'), due, tid .. '|' .. stage .. '|due')
-            note[#note + 1] = stage
+    local ck = key(tag, 'clk')
+    if redis.call('EXISTS', tk) == 0 then
+        if mid ~= '' then outbox_take(tag, 'watcher', mid) end
+        return {0}
+    end
+    local names, entry = {}, {at = now, actor = src, role = 'watcher',
+                              what = c.what == 'rearm' and 'clock_rearmed' or
+                                     c.what == 'recompute' and 'clocks_recomputed' or
+                                     'clocks_started'}
+    for stage, k in pairs(c.stages) do
+        local state = redis.call('HGET', tk, stage .. '_state')
+        if c.what ~= 'recompute' or state == 'running' then
+            redis.call('HSET', tk, stage .. '_due', k.due, stage .. '_warn', k.warn,
+                       stage .. '_esc', k.esc, stage .. '_start', k.start,
+                       stage .. '_span', k.span or '', stage .. '_state', 'running',
+                       stage .. '_light', '', stage .. '_escalated', '')
+            if k.warn < k.due then
+                redis.call('ZADD', ck, k.warn, tid .. '|' .. stage .. '|warn')
+            else
+                redis.call('ZREM', ck, tid .. '|' .. stage .. '|warn')
+            end
+            redis.call('ZADD', ck, k.due, tid .. '|' .. stage .. '|due')
+            redis.call('ZADD', ck, k.esc, tid .. '|' .. stage .. '|esc')
+            redis.call('ZREM', key(tag, 'overdue'), tid .. '|' .. stage)
+            names[#names + 1] = stage
+            entry[stage .. '_due'] = k.due
         end
     end
+    table.sort(names)
+    entry.note = table.concat(names, ',')
     if c['return'] then redis.call('HSET', tk, 'return_due', c['return']) end
     redis.call('HSET', tk, 'clocks_provisional', c.provisional or 0)
-    timeline(tag, tid, {at = now, actor = src, role = 'watcher', what = 'clocks_started',
-                        note = table.concat(note, ','), ack_due = c.ack, reply_due = c.reply,
-                        close_due = c.close, provisional = (c.provisional == 1) or nil})
-    outbox_take(tag, 'watcher', mid)
+    if c.provisional == 1 then
+        redis.call('SADD', key(tag, 'provisional'), tid)
+        entry.provisional = true
+    else
+        redis.call('SREM', key(tag, 'provisional'), tid)
+    end
+    if #names > 0 then timeline(tag, tid, entry) end
+    if mid ~= '' then outbox_take(tag, 'watcher', mid) end
     -- the citizen hears the order number and when to expect a reply, once
-    if redis.call('HSETNX', tk, 'citizen_told', now) == 1 then
+    if c.stages.reply and redis.call('HSETNX', tk, 'citizen_told', now) == 1 then
         return {1, notify(tag, tid, now, src, now + redeliver, tid .. ':citizen.accepted',
-                          {kind = 'citizen.accepted', target = 'citizen', due_at = c.reply})}
+                          {kind = 'citizen.accepted', target = 'citizen',
+                           due_at = c.stages.reply.due})}
     end
     return {1}
 end)
@@ -270,30 +299,106 @@ redis.register_function('clocks_claim', function(_, a)
     return due
 end)
 
--- clock_fire: ARGV tag, member, now, src, redeliver_ms. Marks the stage overdue, records it
--- and tells the unit. Returns {1, frame for the notifier} or {0} when already fired/stopped.
+-- clock_fire: ARGV tag, member, now, src, redeliver_ms. warn: the stage turns yellow and the
+-- unit gets a chase notice (催办); due: overdue, red, the unit is told; esc: the supervisor
+-- gets a supervision notice (督办) and the unit a chase notice. Each fires once per deadline:
+-- the member is removed, and the stage's state says whether it still applies.
+-- Returns {1, frames...} or {0} when already fired or no longer running.
 redis.register_function('clock_fire', function(_, a)
     local tag, member, now, src, redeliver = a[1], a[2], tonumber(a[3]), a[4], tonumber(a[5])
     local ck = key(tag, 'clk')
     if redis.call('ZSCORE', ck, member) == false then return {0} end
     redis.call('ZREM', ck, member)
-    local tid, stage = string.match(member, '^(.-)|(%w+)|')
+    local tid, stage, kind = string.match(member, '^(.-)|(%w+)|(%a+)$')
+    if not tid then return {0} end
     local tk = key(tag, 't', tid)
     local t = redis.call('HMGET', tk, stage .. '_state', stage .. '_due', 'unit', 'rev',
-                         stage .. '_unit')
-    if t[1] ~= 'running' then return {0} end
-    if t[5] then t[3] = t[5] end -- a sub-dispatch's clock concerns the sub-dispatched unit
-    local due = tonumber(t[2])
-    redis.call('HSET', tk, stage .. '_state', 'overdue', 'updated_at', now)
-    timeline(tag, tid, {at = now, actor = src, role = 'watcher', what = 'deadline.due',
-                        stage = stage, due = due, late_ms = now - due})
-    local nf = notify(tag, tid, now, src, now + redeliver, tid .. ':due:' .. stage .. ':' .. t[4],
-                      {kind = 'deadline.due', target = t[3], unit = t[3], stage = stage,
-                       due_at = due})
-    redis.call('HINCRBY', key(tag, 'stat'), 'overdue_' .. stage, 1)
-    event(tag, tid, 'deadline.due', tonumber(t[4]), now, {stage = stage, due = due})
-    return {1, nf}
+                         stage .. '_unit', stage .. '_light', stage .. '_escalated', 'status')
+    local state, due, unit = t[1], tonumber(t[2] or '0'), t[5] or t[3]
+    local late = now - due
+    local entry = {at = now, actor = src, role = 'watcher', stage = stage, due = due}
+    local out = {1}
+    local function tell(k, target)
+        out[#out + 1] = notify(tag, tid, now, src, now + redeliver,
+                               tid .. ':' .. k .. ':' .. stage .. ':' .. due,
+                               {kind = k, target = target, unit = unit, stage = stage,
+                                due_at = due})
+    end
+    if kind == 'warn' then
+        if state ~= 'running' or (t[6] or '') ~= '' then return {0} end
+        redis.call('HSET', tk, stage .. '_light', 'yellow')
+        entry.what = 'deadline.warning'
+        tell('deadline.warning', unit)
+    elseif kind == 'due' then
+        if state ~= 'running' then return {0} end
+        redis.call('HSET', tk, stage .. '_state', 'overdue', stage .. '_light', 'red',
+                   'updated_at', now)
+        redis.call('ZADD', key(tag, 'overdue'), due, tid .. '|' .. stage)
+        entry.what = 'deadline.due'
+        entry.late_ms = late
+        if late > 60000 then entry.late = true end -- fired after an outage: say how late
+        tell('deadline.due', unit)
+        redis.call('HINCRBY', key(tag, 'stat'), 'overdue_' .. stage, 1)
+    elseif kind == 'esc' then
+        if state ~= 'overdue' or (t[7] or '') ~= '' then return {0} end
+        redis.call('HSET', tk, stage .. '_escalated', now)
+        entry.what = 'deadline.escalated'
+        tell('deadline.escalated', 'supervisor')
+        tell('deadline.chase', unit)
+        redis.call('HINCRBY', key(tag, 'stat'), 'escalated_' .. stage, 1)
+    else
+        return {0}
+    end
+    timeline(tag, tid, entry)
+    event(tag, tid, entry.what, tonumber(t[4]), now, {stage = stage, due = due})
+    return out
 end)
+
+-- overdue_list: ARGV tag. Every stage now overdue: {ticket, stage, due, unit, escalated at,
+-- status, ...} in due order.
+redis.register_function{function_name = 'overdue_list', flags = {'no-writes'},
+                        callback = function(_, a)
+    local tag = a[1]
+    local members = redis.call('ZRANGE', key(tag, 'overdue'), 0, 9999)
+    local out = {}
+    for _, m in ipairs(members) do
+        local tid, stage = string.match(m, '^(.-)|(%w+)$')
+        local t = redis.call('HMGET', key(tag, 't', tid), stage .. '_due', 'unit',
+                             stage .. '_unit', stage .. '_escalated', 'status')
+        out[#out + 1] = tid
+        out[#out + 1] = stage
+        out[#out + 1] = t[1] or ''
+        out[#out + 1] = t[3] or t[2] or ''
+        out[#out + 1] = t[4] or ''
+        out[#out + 1] = t[5] or ''
+    end
+    return out
+end}
+
+-- clock_sources: ARGV tag, max. Tickets whose clocks were computed on a year without a
+-- calendar, with what the watcher needs to compute them again: {ticket, JSON, ...}.
+redis.register_function{function_name = 'clock_sources', flags = {'no-writes'},
+                        callback = function(_, a)
+    local tag, max = a[1], tonumber(a[2])
+    local ids = redis.call('SRANDMEMBER', key(tag, 'provisional'), max)
+    local out = {}
+    for _, tid in ipairs(ids) do
+        local h = redis.call('HGETALL', key(tag, 't', tid))
+        local t = {}
+        for i = 1, #h, 2 do t[h[i]] = h[i + 1] end
+        local stages = {}
+        for _, st in ipairs({'ack', 'reply', 'close', 'callback'}) do
+            if t[st .. '_state'] == 'running' and t[st .. '_start'] then
+                stages[st] = {start = tonumber(t[st .. '_start']), span = t[st .. '_span'],
+                              due = tonumber(t[st .. '_due'])}
+            end
+        end
+        out[#out + 1] = tid
+        out[#out + 1] = cjson.encode({urgency = t.urgency, category = t.category,
+                                      stages = stages})
+    end
+    return out
+end}
 
 -- outbox_claim: ARGV tag, stage, now, lease_ms, max, max_deliveries, src. Leases up to max outbox
 -- records whose time has passed and returns {dead letters made, frame, frame, ...}. A record
@@ -448,10 +553,14 @@ local STEPS = {
              states = {'pending_dispatch', 'dispatched', 'acknowledged', 'returned', 'replied'}},
     merge = {roles = {dispatcher = 1, operator = 1, admin = 1},
              states = {'received', 'pending_dispatch', 'dispatched'}},
+    pause = {roles = {unit = 1, supervisor = 1, admin = 1}, scope = 'lead',
+             states = {'dispatched', 'acknowledged'}},
+    resume = {roles = {unit = 1, operator = 1, supervisor = 1, admin = 1}, scope = 'lead',
+              states = {'dispatched', 'acknowledged'}},
 }
 local STEP_ORDER = {'resolve', 'reject', 'dispatch', 'ack', 'return', 'review-return',
                     'subdispatch', 'extend', 'decide-extension', 'reply', 'rate', 'close',
-                    'merge'}
+                    'merge', 'pause', 'resume'}
 
 local function contains(list, v)
     for _, x in ipairs(list) do if x == v then return true end end
@@ -488,7 +597,8 @@ local function fmt_states(list) return table.concat(list, ', ') end
 
 -- Ends a stage clock: 'met' or 'late' against its due time, 'stopped' when the order ended.
 local function stop_clock(tk, t, stage, now, how)
-    if t[stage .. '_state'] ~= 'running' and t[stage .. '_state'] ~= 'overdue' then return end
+    local cur = t[stage .. '_state']
+    if cur ~= 'running' and cur ~= 'overdue' and cur ~= 'paused' then return end
     local state = how
     if not state then
         local due = tonumber(t[stage .. '_due'] or '0')
@@ -496,10 +606,28 @@ local function stop_clock(tk, t, stage, now, how)
     end
     redis.call('HSET', tk, stage .. '_state', state, stage .. '_done_at', now)
     t[stage .. '_state'] = state
+    local tag, tid = t.tier, t.id
+    for _, kind in ipairs({'warn', 'due', 'esc'}) do
+        redis.call('ZREM', key(tag, 'clk'), tid .. '|' .. stage .. '|' .. kind)
+    end
+    redis.call('ZREM', key(tag, 'overdue'), tid .. '|' .. stage)
 end
 
 local function stop_all(tk, t, now)
-    for _, st in ipairs({'ack', 'reply', 'close'}) do stop_clock(tk, t, st, now, 'stopped') end
+    for _, st in ipairs({'ack', 'reply', 'close', 'callback'}) do
+        stop_clock(tk, t, st, now, 'stopped')
+    end
+end
+
+-- A clock the watcher must compute (calendar arithmetic lives there): callback after a reply,
+-- a moved close deadline after an approved extension.
+local function clock_request(tag, tid, t, now, src, redeliver, rev, stages, due)
+    local mid = tid .. ':clock:' .. table.concat(stages, '+') .. ':' .. rev
+    local f = frame('clock.start', mid, now, src, tag, {
+        ticket = tid, stages = stages, start = now, urgency = t.urgency or 'normal',
+        category = t.category or '', due = due})
+    outbox_put(tag, 'watcher', mid, now + redeliver, f)
+    return f
 end
 
 redis.register_function('ticket_step', function(_, a)
@@ -706,9 +834,13 @@ redis.register_function('ticket_step', function(_, a)
         if b.decision == 'approve' then
             local untl = tonumber(t.extension_until)
             redis.call('HSET', tk, 'extension_state', 'approved', 'close_due', untl,
-                       'close_state', 'running',
+                       'close_state', 'running', 'close_light', '',
                        'extensions', tonumber(t.extensions or '0') + 1)
-            redis.call('ZADD', key(tag, 'clk'), untl, tid .. '|close|due')
+            for _, kind in ipairs({'warn', 'due', 'esc'}) do
+                redis.call('ZREM', key(tag, 'clk'), tid .. '|close|' .. kind)
+            end
+            redis.call('ZREM', key(tag, 'overdue'), tid .. '|close')
+            put('watcher', clock_request(tag, tid, t, now, src, redeliver, rev, {'close'}, untl))
             entry.due = untl
         else
             redis.call('HSET', tk, 'extension_state', 'refused')
@@ -729,6 +861,7 @@ redis.register_function('ticket_step', function(_, a)
             redis.call('HSET', tk, 'reply_text', b.text, 'replied_at', now,
                        'reply_evidence', cjson.encode(b.evidence or {}))
             stop_clock(tk, t, 'reply', now)
+            put('watcher', clock_request(tag, tid, t, now, src, redeliver, rev, {'callback'}))
             entry.note = b.text
             entry.evidence = b.evidence
             entry.clock = t.reply_state
@@ -738,6 +871,7 @@ redis.register_function('ticket_step', function(_, a)
     elseif step == 'rate' then
         redis.call('HSET', tk, 'rating', b.rating, 'rating_words', b.words or '',
                    'rated_at', now)
+        stop_clock(tk, t, 'callback', now)
         entry.rating = b.rating
         entry.note = b.words
         if b.rating == 'satisfied' or b.rating == 'basically_satisfied' then
@@ -769,6 +903,53 @@ redis.register_function('ticket_step', function(_, a)
         stop_clock(tk, t, 'reply', now, 'stopped')
         entry.note = b.reason
         redis.call('HINCRBY', key(tag, 'stat'), 'closed', 1)
+    elseif step == 'pause' then
+        -- waiting on the citizen (like RT's stalled statuses): the clocks stop counting
+        if (t.paused_at or '') ~= '' then
+            return {0, 409, 'illegal_step', 'the clocks of order ' .. tid .. ' are already paused'}
+        end
+        local paused = {}
+        for _, st in ipairs({'ack', 'reply', 'close'}) do
+            local cur = t[st .. '_state']
+            if cur == 'running' or cur == 'overdue' then
+                for _, kind in ipairs({'warn', 'due', 'esc'}) do
+                    redis.call('ZREM', key(tag, 'clk'), tid .. '|' .. st .. '|' .. kind)
+                end
+                redis.call('HSET', tk, st .. '_state', 'paused', st .. '_paused_from', cur)
+                paused[#paused + 1] = st
+            end
+        end
+        redis.call('HSET', tk, 'paused_at', now, 'pause_reason', b.reason)
+        entry.note = b.reason
+        entry.clocks = table.concat(paused, ',')
+    elseif step == 'resume' then
+        if (t.paused_at or '') == '' then
+            return {0, 409, 'illegal_step', 'the clocks of order ' .. tid .. ' are not paused'}
+        end
+        local d = now - tonumber(t.paused_at)
+        for _, st in ipairs({'ack', 'reply', 'close'}) do
+            if t[st .. '_state'] == 'paused' then
+                local prev = t[st .. '_paused_from']
+                local due = tonumber(t[st .. '_due']) + d
+                local warn = tonumber(t[st .. '_warn'] or t[st .. '_due']) + d
+                local esc = tonumber(t[st .. '_esc'] or t[st .. '_due']) + d
+                redis.call('HSET', tk, st .. '_state', prev, st .. '_due', due,
+                           st .. '_warn', warn, st .. '_esc', esc)
+                if prev == 'running' then
+                    if (t[st .. '_light'] or '') == '' and warn < due then
+                        redis.call('ZADD', key(tag, 'clk'), warn, tid .. '|' .. st .. '|warn')
+                    end
+                    redis.call('ZADD', key(tag, 'clk'), due, tid .. '|' .. st .. '|due')
+                end
+                if (t[st .. '_escalated'] or '') == '' then
+                    redis.call('ZADD', key(tag, 'clk'), esc, tid .. '|' .. st .. '|esc')
+                end
+            end
+        end
+        redis.call('HSET', tk, 'paused_at', '',
+                   'paused_ms', tonumber(t.paused_ms or '0') + d)
+        entry.paused_ms = d
+        entry.note = b.note
     elseif step == 'merge' then
         if b.into == tid then return {0, 409, 'same_order', 'an order cannot merge into itself'} end
         local o = load_ticket(tag, b.into)
