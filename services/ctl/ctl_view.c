@@ -303,7 +303,7 @@ static void ctl_append_item(char *buf, size_t cap, size_t *o, const json_t *item
         *o = cap - 1;
 }
 
-/* Evidence items joined by "; ". */
+/* Evidence items joined by " | " (a timeline's notes already use "; " and ", "). */
 static void ctl_append_evidence(char *buf, size_t cap, size_t *o, const json_t *list)
 {
     const json_t *item;
@@ -313,7 +313,7 @@ static void ctl_append_evidence(char *buf, size_t cap, size_t *o, const json_t *
         if (*o + 1 >= cap)
             break;
         if (i > 0)
-            *o += (size_t)snprintf(buf + *o, cap - *o, "; ");
+            *o += (size_t)snprintf(buf + *o, cap - *o, " | ");
         if (*o >= cap)
             *o = cap - 1;
         ctl_append_item(buf, cap, o, item);
@@ -501,7 +501,9 @@ static void ctl_view_handling(FILE *out, const json_t *t)
     const char *status = ctl_or(ctl_str(t, "status")), *key;
     const json_t *v;
     char tb[CTL_TIME_TEXT], tb2[CTL_TIME_TEXT];
-    int any = 0;
+    /* the return window matters only while the unit can still return the order */
+    int window = strcmp(status, "dispatched") == 0 || strcmp(status, "acknowledged") == 0;
+    int any = window && ctl_has(t, "return_due");
     size_t i;
 
     for (int k = 0; keys[k] != NULL; k++)
@@ -512,8 +514,7 @@ static void ctl_view_handling(FILE *out, const json_t *t)
     ctl_field(out, "acked", ctl_time(ctl_str(t, "ack_at"), 1, tb));
     json_object_foreach((json_t *)json_object_get(t, "co_acks"), key, v)
         ctl_fieldf(out, "co-acked", "%s  %s", key, ctl_or(ctl_ms_time(v, tb)));
-    /* the window matters only while the unit can still return the order */
-    if (strcmp(status, "dispatched") == 0 || strcmp(status, "acknowledged") == 0)
+    if (window)
         ctl_field(out, "return by", ctl_time(ctl_str(t, "return_due"), 1, tb));
     if (ctl_has(t, "returned_by"))
         ctl_fieldf(out, "returned", "by %s: %s%s%s%s", ctl_str(t, "returned_by"),

@@ -480,11 +480,15 @@ static json_t *api_timeline(const redisReply *tl)
 }
 
 static json_t *api_view(const config_token_t *tok, const redisReply *h, const redisReply *tl,
-                        const redisReply *nt)
+                        const redisReply *nt, int64_t now_ms)
 {
+    const char *paused = api_field(h, "paused_ms"), *paused_at = api_field(h, "paused_at");
+    int64_t paused_ms = paused != NULL ? strtoll(paused, NULL, 10) : 0;
     json_t *t = json_object(), *deadlines = json_object(), *notes = json_array();
-    static const char *stages[] = {"ack", "reply", "close"};
     const char *status = api_field(h, "status");
+
+    if (paused_at != NULL && paused_at[0] != '\0')
+        paused_ms += now_ms - strtoll(paused_at, NULL, 10); /* paused now: not counted */
 
     json_object_set_new(t, "id", json_string(api_field(h, "id")));
     json_object_set_new(t, "status", json_string(status));
@@ -510,21 +514,37 @@ static json_t *api_view(const config_token_t *tok, const redisReply *h, const re
     json_object_set_new(t, "created_at", api_time(api_field(h, "created_at")));
     json_object_set_new(t, "dispatched_at", api_time(api_field(h, "dispatched_at")));
     json_object_set_new(t, "updated_at", api_time(api_field(h, "updated_at")));
-    for (int s = 0; s < 3; s++) {
-        char name[24];
-        const char *due, *state, *span;
-        snprintf(name, sizeof(name), "%s_due", stages[s]);
-        due = api_field(h, name);
-        if (due == NULL)
+    for (int s = 0; s < 4; s++) {
+        static const char *stages4[] = {"ack", "reply", "close", "callback"};
+        static const char *parts[] = {"due", "state", "span", "warn", "esc", "start", "light",
+                                      "escalated", "done_at", "paused_from"};
+        const char *v[10];
+        char name[32];
+        json_t *clk;
+        for (int k = 0; k < 10; k++) {
+            snprintf(name, sizeof(name), "%s_%s", stages4[s], parts[k]);
+            v[k] = api_field(h, name);
+        }
+        if (v[0] == NULL)
             continue;
-        snprintf(name, sizeof(name), "%s_state", stages[s]);
-        state = api_field(h, name);
-        snprintf(name, sizeof(name), "%s_span", stages[s]);
-        span = api_field(h, name);
-        json_object_set_new(deadlines, stages[s],
-                            json_pack("{s:o,s:I,s:s,s:s}", "due", api_time(due), "due_ms",
-                                      (json_int_t)strtoll(due, NULL, 10), "state",
-                                      state ? state : "", "span", span ? span : ""));
+        clk = json_pack("{s:o,s:I,s:s,s:s}", "due", api_time(v[0]), "due_ms",
+                        (json_int_t)strtoll(v[0], NULL, 10), "state", v[1] ? v[1] : "",
+                        "span", v[2] ? v[2] : "");
+        if (v[3] != NULL)
+            json_object_set_new(clk, "warn_at", api_time(v[3]));
+        if (v[4] != NULL)
+            json_object_set_new(clk, "escalate_at", api_time(v[4]));
+        if (v[5] != NULL) {
+            int64_t start = strtoll(v[5], NULL, 10);
+            int64_t end = v[8] != NULL ? strtoll(v[8], NULL, 10) : now_ms;
+            json_object_set_new(clk, "started_at", api_time(v[5]));
+            json_object_set_new(clk, "elapsed_ms", json_integer(end - start - paused_ms));
+        }
+        json_object_set_new(clk, "light", json_string(v[6] ? v[6] : ""));
+        if (v[7] != NULL && v[7][0] != '\0')
+            json_object_set_new(clk, "escalated_at", api_time(v[7]));
+        json_object_set_new(clk, "paused_ms", json_integer(paused_ms));
+        json_object_set_new(deadlines, stages4[s], clk);
     }
     json_object_set_new(t, "deadlines", deadlines);
     json_object_set_new(t, "deadlines_provisional",
@@ -543,10 +563,11 @@ static json_t *api_view(const config_token_t *tok, const redisReply *h, const re
     {
         /* lifecycle fields, shown when set */
         static const char *texts[] = {"resolution", "answer", "reject_reason", "reply_text",
+                                      "pause_reason",
                                       "rating", "rating_words", "returned_by", "return_reason",
                                       "return_note", "extension_state", "extension_reason",
                                       "merged_into", "close_reason", NULL};
-        static const char *times[] = {"ack_at", "replied_at", "rated_at", "closed_at",
+        static const char *times[] = {"ack_at", "replied_at", "rated_at", "closed_at", "paused_at",
                                       "return_due", "extension_until", NULL};
         static const char *docs[] = {"reply_evidence", "co_acks", "co_replies", "subs",
                                      "merged", "returned_units", NULL};
@@ -665,7 +686,9 @@ static void api_get(api_t *api, httpd_req_t *req, const config_token_t *tok, con
         } else {
             if (api_sees_phone(tok))
                 api_audit_phone(api, tok, id);
-            api_json(req, 200, api_view(tok, rep->element[0], rep->element[1], rep->element[2]),
+            api_json(req, 200,
+                     api_view(tok, rep->element[0], rep->element[1], rep->element[2],
+                              svc_now(api->svc)),
                      NULL);
         }
     }
@@ -915,6 +938,54 @@ static void api_public(api_t *api, httpd_req_t *req, const char *id)
     freeReplyObject(rep);
 }
 
+/* GET /v1/overdue: every stage now overdue, grouped by unit, with escalations. */
+static void api_overdue(api_t *api, httpd_req_t *req)
+{
+    rds_t *r = svc_rds(api->svc);
+    const char *argv[] = {svc_cfg(api->svc)->tier};
+    json_t *units = json_object(), *list = json_array();
+    redisReply *rep;
+    size_t n = 0, escalated = 0;
+
+    if (rds_ensure(r) != 0 || rds_append_fcall(r, "overdue_list", 1, argv, NULL) != 0 ||
+        (rep = rds_read(r)) == NULL) {
+        json_decref(units);
+        json_decref(list);
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+        return;
+    }
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 5 < rep->elements; i += 6) {
+        const char *unit = rep->element[i + 3]->str, *esc = rep->element[i + 4]->str;
+        json_t *u = json_object_get(units, unit[0] ? unit : "(none)");
+        json_t *item = json_pack("{s:s,s:s,s:o,s:s,s:o}", "ticket", rep->element[i]->str,
+                                 "stage", rep->element[i + 1]->str, "due",
+                                 api_time(rep->element[i + 2]->str), "status",
+                                 rep->element[i + 5]->str, "escalated_at",
+                                 esc[0] ? api_time(esc) : json_null());
+        if (u == NULL) {
+            u = json_pack("{s:i,s:i,s:[]}", "overdue", 0, "escalated", 0, "orders");
+            json_object_set_new(units, unit[0] ? unit : "(none)", u);
+        }
+        json_object_set_new(u, "overdue",
+                            json_integer(json_integer_value(json_object_get(u, "overdue")) + 1));
+        if (esc[0]) {
+            json_object_set_new(
+                u, "escalated",
+                json_integer(json_integer_value(json_object_get(u, "escalated")) + 1));
+            escalated++;
+        }
+        json_array_append(json_object_get(u, "orders"), item);
+        json_array_append_new(list, item);
+        n++;
+    }
+    freeReplyObject(rep);
+    json_decref(list);
+    api_json(req, 200,
+             json_pack("{s:I,s:I,s:o}", "overdue", (json_int_t)n, "escalated",
+                       (json_int_t)escalated, "units", units),
+             NULL);
+}
+
 /* GET /v1/routing/returns: orders returned as "not our responsibility", as routing examples. */
 static void api_returns(api_t *api, httpd_req_t *req)
 {
@@ -972,6 +1043,13 @@ void api_on_http(svc_t *svc, httpd_req_t *req, void *arg)
     }
     if ((tok = api_auth(api, req)) == NULL)
         return;
+    if (strcmp(path, "/v1/overdue") == 0) {
+        static const config_role_t who[] = {ROLE_SUPERVISOR, ROLE_DISPATCHER, ROLE_ADMIN,
+                                            ROLE_NONE};
+        if (api_allow(req, tok, who, "read the overdue board"))
+            api_overdue(api, req);
+        return;
+    }
     if (strcmp(path, "/v1/routing/returns") == 0) {
         static const config_role_t who[] = {ROLE_DISPATCHER, ROLE_SUPERVISOR, ROLE_ADMIN,
                                             ROLE_NONE};
