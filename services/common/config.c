@@ -318,6 +318,8 @@ static const config_key_t config_keys[] = {
     D("delivery", "lease", lease_ms),
     I("delivery", "max_deliveries", max_deliveries, 1, 1000),
     I("deadlines", "max_extensions", max_extensions, 0, 10),
+    I("scoring", "satisfaction_threshold", satisfaction_threshold, 0, 100),
+    I("scoring", "on_time_threshold", on_time_threshold, 0, 100),
     I("delivery", "batch", batch, 1, 4096),
     I("delivery", "hwm", hwm, 100, 1000000),
     D("delivery", "heartbeat", heartbeat_ms),
@@ -348,8 +350,10 @@ static int config_reasons(config_t *cfg, const char *key, const char *value, cha
         l = (config_list_t){cfg->reject_reasons, &cfg->n_reject_reasons};
     else if (strcmp(key, "return") == 0)
         l = (config_list_t){cfg->return_reasons, &cfg->n_return_reasons};
+    else if (strcmp(key, "claim") == 0)
+        l = (config_list_t){cfg->claim_reasons, &cfg->n_claim_reasons};
     else {
-        snprintf(err, errcap, "unknown setting [reasons] %s (reject, return)", key);
+        snprintf(err, errcap, "unknown setting [reasons] %s (reject, return, claim)", key);
         return -1;
     }
     *l.n = 0;
@@ -451,6 +455,8 @@ static void config_defaults(config_t *cfg)
     snprintf(cfg->return_window.text, sizeof(cfg->return_window.text), "2wd");
     cal_parse_span("2wd", &cfg->return_window.span);
     cfg->max_extensions = 1;
+    cfg->satisfaction_threshold = 90;
+    cfg->on_time_threshold = 80;
     {
         static const char *reject[] = {"in_court", "emergency_110", "same_matter_no_new_facts",
                                        "not_government", "insufficient_information"};
@@ -462,6 +468,12 @@ static void config_defaults(config_t *cfg)
         for (size_t i = 0; i < sizeof(ret) / sizeof(ret[0]); i++)
             snprintf(cfg->return_reasons[cfg->n_return_reasons++], CONFIG_REASON_MAX, "%s",
                      ret[i]);
+        static const char *claim[] = {"unreasonable_request", "policy_beyond_unit",
+                                      "misunderstanding_explained",
+                                      "repeated_without_new_facts", "rating_not_about_unit"};
+        for (size_t i = 0; i < sizeof(claim) / sizeof(claim[0]); i++)
+            snprintf(cfg->claim_reasons[cfg->n_claim_reasons++], CONFIG_REASON_MAX, "%s",
+                     claim[i]);
     }
 }
 

@@ -104,6 +104,11 @@ typedef struct config_t {
     int n_reject_reasons;
     char return_reasons[CONFIG_MAX_REASONS][CONFIG_REASON_MAX]; /* 退单 reasons */
     int n_return_reasons;
+    char claim_reasons[CONFIG_MAX_REASONS][CONFIG_REASON_MAX]; /* a unit's claim reasons */
+    int n_claim_reasons;
+    /* [scoring] */
+    int satisfaction_threshold;     /* % under which a unit is flagged in the circular */
+    int on_time_threshold;          /* % on-time closure under which a unit is flagged */
     /* [tokens] */
     config_token_t tokens[CONFIG_MAX_TOKENS];
     int n_tokens;

@@ -124,7 +124,7 @@ static const char ctl_help_overview[] =
     "Commands:\n"
     "  ping      check a service's /healthz (any rexian service); exit 0 when ok\n"
     "  create    record a new work order; prints its id\n"
-    "  show ID   one work order: deadlines, routing, timeline, notifications\n"
+    "  show ID   one work order: reply, handling, deadlines, routing, timeline, notifications\n"
     "  list      work orders, newest first, a page at a time\n"
     "  help CMD  the options of a command (same as: rexianctl CMD --help)\n"
     "\n"

@@ -512,7 +512,8 @@ static int ctl_step(ctl_t *c)
             fputs(" into ", stdout);
             ctl_view_cell(stdout, into, -1);
         }
-        printf(" (rev %" JSON_INTEGER_FORMAT ")\n", json_integer_value(json_object_get(ans, "rev")));
+        printf(" (rev %" JSON_INTEGER_FORMAT ")\n",
+               json_integer_value(json_object_get(ans, "rev")));
     }
     ret = CTL_EXIT_OK;
 out:

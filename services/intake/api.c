@@ -3,6 +3,7 @@
 
 #include "cal.h"
 #include "log.h"
+#include "report.h"
 #include "steps.h"
 
 #include <ctype.h>
@@ -1043,6 +1044,24 @@ void api_on_http(svc_t *svc, httpd_req_t *req, void *arg)
     }
     if ((tok = api_auth(api, req)) == NULL)
         return;
+    if (strncmp(path, "/v1/metrics", 11) == 0 || strcmp(path, "/v1/claims") == 0) {
+        static const config_role_t who[] = {ROLE_SUPERVISOR, ROLE_ADMIN, ROLE_DISPATCHER,
+                                            ROLE_NONE};
+        if (!api_allow(req, tok, who, "read scores and claims"))
+            return;
+        if (strcmp(path, "/v1/metrics") == 0)
+            report_metrics(api->svc, api->units, req);
+        else if (strcmp(path, "/v1/metrics/orders") == 0)
+            report_orders(api->svc, req);
+        else if (strcmp(path, "/v1/metrics/recompute") == 0)
+            report_recompute(api->svc, req);
+        else if (strcmp(path, "/v1/claims") == 0)
+            report_claims(api->svc, req);
+        else
+            api_error(req, 404, "not_found", NULL, "no such endpoint: %.100s (metrics, "
+                      "metrics/orders, metrics/recompute, claims)", path);
+        return;
+    }
     if (strcmp(path, "/v1/overdue") == 0) {
         static const config_role_t who[] = {ROLE_SUPERVISOR, ROLE_DISPATCHER, ROLE_ADMIN,
                                             ROLE_NONE};

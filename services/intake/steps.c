@@ -9,8 +9,8 @@
 typedef struct steps_field_t {
     const char *name; /* JSON key */
     char kind;        /* 's' string, 'u' unit code, 'U' list of unit codes, 't' time, 'e' enum,
-                         'r' reject reason, 'R' return reason, 'v' evidence list, 'i' ticket id,
-                         'b' boolean */
+                         'r' reject reason, 'R' return reason, 'C' claim reason, 'v' evidence
+                         list, 'i' ticket id, 'b' boolean, 'n' whole number 1..max */
     int required;     /* 1: must be present */
     size_t max;       /* string bytes, or list items */
     const char *enums; /* for 'e': allowed values separated by '|' */
@@ -43,6 +43,13 @@ static const steps_spec_t steps_specs[] = {
     {"close", {{"reason", 's', 1, STEPS_NOTE_MAX, NULL}}},
     {"merge", {{"into", 'i', 1, 40, NULL}, {"note", 's', 0, STEPS_NOTE_MAX, NULL}}},
     {"pause", {{"reason", 's', 1, STEPS_NOTE_MAX, NULL}}},
+    {"explain", {{"text", 's', 1, STEPS_REPLY_MAX, NULL},
+                 {"evidence", 'v', 0, STEPS_EVIDENCE_MAX, NULL}}},
+    {"claim", {{"kind", 'e', 1, 0, "unreasonable|rating"}, {"reason", 'C', 1, 0, NULL},
+               {"text", 's', 1, STEPS_REPLY_MAX, NULL},
+               {"evidence", 'v', 0, STEPS_EVIDENCE_MAX, NULL}}},
+    {"rule", {{"claim", 'n', 1, 10, NULL}, {"decision", 'e', 1, 0, "accept|reject"},
+              {"reason", 's', 1, STEPS_NOTE_MAX, NULL}}},
     {"resume", {{"note", 's', 0, STEPS_NOTE_MAX, NULL}}},
 };
 
@@ -292,6 +299,17 @@ json_t *steps_check(const char *step, const char *body, size_t len, const config
                 goto fail;
             json_object_set_new(out, f->name, val);
             continue;
+        case 'n':
+            if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                json_integer_value(v) > (json_int_t)f->max) {
+                char max[16];
+                snprintf(max, sizeof(max), "%zu", f->max);
+                steps_fail(&e, 400, "invalid_value", f->name, "%s must be a whole number from 1 "
+                           "to %s", f->name, max);
+                goto fail;
+            }
+            json_object_set(out, f->name, v);
+            continue;
         default:
             break;
         }
@@ -318,18 +336,21 @@ json_t *steps_check(const char *step, const char *body, size_t len, const config
             break;
         case 'r':
         case 'R':
-            if (!(f->kind == 'r' ? config_reason_ok(cfg->reject_reasons, cfg->n_reject_reasons, s)
-                                 : config_reason_ok(cfg->return_reasons, cfg->n_return_reasons,
-                                                    s))) {
-                if (f->kind == 'r')
-                    steps_list(cfg->reject_reasons, cfg->n_reject_reasons, list, sizeof(list));
-                else
-                    steps_list(cfg->return_reasons, cfg->n_return_reasons, list, sizeof(list));
+        case 'C': {
+            const char(*reasons)[CONFIG_REASON_MAX] = f->kind == 'r'   ? cfg->reject_reasons
+                                                      : f->kind == 'R' ? cfg->return_reasons
+                                                                       : cfg->claim_reasons;
+            int n_reasons = f->kind == 'r'   ? cfg->n_reject_reasons
+                            : f->kind == 'R' ? cfg->n_return_reasons
+                                             : cfg->n_claim_reasons;
+            if (!config_reason_ok(reasons, n_reasons, s)) {
+                steps_list(reasons, n_reasons, list, sizeof(list));
                 steps_fail(&e, 400, "invalid_value", f->name,
                            "reason must be one of the configured reasons: %s%s", list, NULL);
                 goto fail;
             }
             break;
+        }
         case 't':
             if (cal_parse_time(s, &ms) != 0) {
                 steps_fail(&e, 400, "invalid_value", f->name, "%s must be a time like "

@@ -1,5 +1,6 @@
-/* test_ctl_args.c -- rexianctl's command line (options, defaults, usage errors, help) and what
- * it prints (ticket page, list table, error lines, terminal safety, Chinese alignment). */
+/* test_ctl_args.c -- rexianctl's command line (options, defaults, usage errors, help, the
+ * lifecycle steps' options) and what it prints (ticket page with its handling, list table,
+ * error lines, terminal safety, Chinese alignment). */
 #include "check.h"
 #include "ctl_args.h"
 #include "ctl_view.h"
@@ -190,6 +191,243 @@ static void test_show_list_ping(void)
     CHECK_INT(parse(ARGC(ping_extra), ping_extra, NULL, NULL, &a, err), -EINVAL);
 }
 
+/* A step's command line with only what it requires. */
+typedef struct step_case_t {
+    const char *cmd;      /* the step */
+    const char *opts[8];  /* required options and their values, NULL-terminated */
+} step_case_t;
+
+static const step_case_t step_cases[] = {
+    {"resolve", {"--answer", "已按知识库答复", NULL}},
+    {"reject", {"--reason", "in_court", NULL}},
+    {"dispatch", {"--unit", "urban-management", NULL}},
+    {"ack", {NULL}},
+    {"return", {"--reason", "other", "--note", "不归我们管", NULL}},
+    {"review-return", {"--decision", "reject", "--reason", "地址写明人民路", NULL}},
+    {"subdispatch", {"--unit", "town-chengguan", "--due", "2026-12-01T17:30", "--note", "核实",
+                     NULL}},
+    {"extend", {"--until", "2026-12-08T17:30", "--reason", "需要采购灯具", NULL}},
+    {"decide-extension", {"--decision", "approve", "--reason", "同意", NULL}},
+    {"reply", {"--text", "已修复", NULL}},
+    {"rate", {"--rating", "unreachable", NULL}},
+    {"close", {"--reason", "撤回", NULL}},
+    {"merge", {"--into", "BX-20261125-000001", NULL}},
+};
+
+/* Builds argv: rexianctl CMD [ID] OPTS..., leaving out the option pair at index skip (-1 for
+ * none). Returns argc. */
+static int step_argv(const step_case_t *sc, int with_id, int skip, char *argv[16])
+{
+    int n = 0;
+
+    argv[n++] = "rexianctl";
+    argv[n++] = (char *)sc->cmd;
+    if (with_id)
+        argv[n++] = "BX-20261125-000123";
+    for (int k = 0; sc->opts[k] != NULL; k += 2) {
+        if (k == skip)
+            continue;
+        argv[n++] = (char *)sc->opts[k];
+        argv[n++] = (char *)sc->opts[k + 1];
+    }
+    return n;
+}
+
+static void test_steps_required(void)
+{
+    char err[CTL_ERR_MAX];
+    ctl_args_t a;
+    char *argv[16];
+    size_t ncases = sizeof(step_cases) / sizeof(step_cases[0]);
+
+    /* every step has a case here */
+    CHECK_INT((int)ncases, CTL_CMD_COUNT - CTL_CMD_RESOLVE);
+    for (size_t i = 0; i < ncases; i++) {
+        const step_case_t *sc = &step_cases[i];
+        int argc = step_argv(sc, 1, -1, argv);
+
+        CHECK_INT(parse(argc, argv, NULL, NULL, &a, err), 0);
+        CHECK_STR(ctl_args_cmd_name(a.cmd), sc->cmd);
+        CHECK(ctl_args_is_step(a.cmd));
+        CHECK_STR(a.id, "BX-20261125-000123");
+        CHECK_INT(a.rev, -1); /* not sent */
+        /* the help of the step names its options, the revision and an example */
+        CHECK(strstr(ctl_args_help(a.cmd), "--rev N") != NULL);
+        CHECK(strstr(ctl_args_help(a.cmd), "Example") != NULL);
+        for (int k = 0; sc->opts[k] != NULL; k += 2)
+            CHECK(strstr(ctl_args_help(a.cmd), sc->opts[k]) != NULL);
+
+        /* leaving out any required option is a usage error naming it */
+        for (int k = 0; sc->opts[k] != NULL; k += 2) {
+            char want[64];
+            argc = step_argv(sc, 1, k, argv);
+            snprintf(want, sizeof(want), "%s needs", sc->cmd);
+            CHECK_INT(parse(argc, argv, NULL, NULL, &a, err), -EINVAL);
+            CHECK(strstr(err, want) != NULL && strstr(err, sc->opts[k]) != NULL);
+        }
+        argc = step_argv(sc, 0, -1, argv);
+        CHECK_INT(parse(argc, argv, NULL, NULL, &a, err), -EINVAL);
+        CHECK(strstr(err, "needs a ticket id") != NULL);
+    }
+    CHECK(!ctl_args_is_step(CTL_CMD_LIST) && !ctl_args_is_step(CTL_CMD_NONE));
+}
+
+static void test_steps_values(void)
+{
+    char err[CTL_ERR_MAX];
+    ctl_args_t a;
+    char *dispatch[] = {"rexianctl", "dispatch", "BX-1", "--unit", "urban-management",
+                        "--co-unit", "town-chengguan", "--co-unit=power-supply", "--urgency",
+                        "urgent", "--note", "请协同", "--same-unit", "--rev", "7"};
+    char *five[] = {"rexianctl", "dispatch", "BX-1", "--unit", "u", "--co-unit", "a",
+                    "--co-unit", "b", "--co-unit", "c", "--co-unit", "d", "--co-unit", "e"};
+    char *urgency[] = {"rexianctl", "dispatch", "BX-1", "--unit", "u", "--urgency", "high"};
+    char *flag_value[] = {"rexianctl", "dispatch", "BX-1", "--unit", "u", "--same-unit=yes"};
+    char *rr_redispatch[] = {"rexianctl", "review-return", "BX-1", "--decision", "redispatch",
+                             "--unit", "town-chengguan", "--co-unit", "power-supply",
+                             "--reason", "城关镇负责"};
+    char *rr_no_unit[] = {"rexianctl", "review-return", "BX-1", "--decision", "redispatch",
+                          "--reason", "x"};
+    char *rr_reject_unit[] = {"rexianctl", "review-return", "BX-1", "--decision", "reject",
+                              "--unit", "town-chengguan", "--reason", "x"};
+    char *rr_bad[] = {"rexianctl", "review-return", "BX-1", "--decision", "approve",
+                      "--reason", "x"};
+    char *de_bad[] = {"rexianctl", "decide-extension", "BX-1", "--decision", "redispatch",
+                      "--reason", "x"};
+    char *rate_bad[] = {"rexianctl", "rate", "BX-1", "--rating", "meh"};
+    char *rate_ok[] = {"rexianctl", "rate", "BX-1", "--rating", "basically_satisfied",
+                       "--words", "还行"};
+    /* times and reasons are the server's to judge: they pass through as written */
+    char *times[] = {"rexianctl", "subdispatch", "BX-1", "--unit", "town-chengguan", "--due",
+                     "next tuesday", "--note", "x"};
+    char *until[] = {"rexianctl", "extend", "BX-1", "--until", "2026-13-45T99:99", "--reason",
+                     "x"};
+    char *reason[] = {"rexianctl", "reject", "BX-1", "--reason", "a_reason_configured_here"};
+    char *rev0[] = {"rexianctl", "ack", "BX-1", "--rev", "0"};
+    char *rev_text[] = {"rexianctl", "ack", "BX-1", "--rev", "latest"};
+    char *note_twice[] = {"rexianctl", "merge", "BX-1", "--into", "BX-2", "--note", "a",
+                          "--note", "b"};
+    char *other_opt[] = {"rexianctl", "ack", "BX-1", "--reason", "x"};
+    char *list_rev[] = {"rexianctl", "list", "--rev", "3"};
+    char *stray[] = {"rexianctl", "close", "BX-1", "--reason", "来电人", "撤回"};
+    char *id_after[] = {"rexianctl", "close", "--reason", "x", "BX-1"};
+    char *stdin_text[] = {"rexianctl", "reply", "BX-1", "--text", "-"};
+    char *help[] = {"rexianctl", "merge", "--help"};
+    char *help2[] = {"rexianctl", "help", "decide-extension"};
+
+    CHECK_INT(parse(ARGC(dispatch), dispatch, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.unit, "urban-management");
+    CHECK_INT((int)a.n_co_units, 2);
+    CHECK_STR(a.co_units[0], "town-chengguan"); /* in the order given */
+    CHECK_STR(a.co_units[1], "power-supply");
+    CHECK_STR(a.urgency, "urgent");
+    CHECK_STR(a.note, "请协同");
+    CHECK_INT(a.same_unit, 1);
+    CHECK_INT(a.rev, 7);
+    CHECK_INT(parse(ARGC(five), five, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "--co-unit") != NULL && strstr(err, "at most 4") != NULL);
+    CHECK_INT(parse(ARGC(urgency), urgency, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--urgency 'high' must be one of: emergency, urgent, normal");
+    CHECK_INT(parse(ARGC(flag_value), flag_value, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--same-unit takes no value");
+
+    CHECK_INT(parse(ARGC(rr_redispatch), rr_redispatch, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.decision, "redispatch");
+    CHECK_STR(a.unit, "town-chengguan");
+    CHECK_INT((int)a.n_co_units, 1);
+    CHECK_INT(parse(ARGC(rr_no_unit), rr_no_unit, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "redispatch needs --unit") != NULL);
+    CHECK_INT(parse(ARGC(rr_reject_unit), rr_reject_unit, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "drop --unit") != NULL);
+    CHECK_INT(parse(ARGC(rr_bad), rr_bad, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--decision 'approve' must be one of: redispatch, reject");
+    CHECK_INT(parse(ARGC(de_bad), de_bad, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--decision 'redispatch' must be one of: approve, refuse");
+    CHECK_INT(parse(ARGC(rate_bad), rate_bad, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--rating 'meh' must be one of: satisfied, basically_satisfied, unsatisfied, "
+                   "unreachable");
+    CHECK_INT(parse(ARGC(rate_ok), rate_ok, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.rating, "basically_satisfied");
+    CHECK_STR(a.words, "还行");
+
+    CHECK_INT(parse(ARGC(times), times, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.due, "next tuesday");
+    CHECK_INT(parse(ARGC(until), until, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.until, "2026-13-45T99:99");
+    CHECK_INT(parse(ARGC(reason), reason, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.reason, "a_reason_configured_here");
+
+    CHECK_INT(parse(ARGC(rev0), rev0, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "--rev '0' must be a whole number from 1") != NULL);
+    CHECK_INT(parse(ARGC(rev_text), rev_text, NULL, NULL, &a, err), -EINVAL);
+    CHECK_INT(parse(ARGC(note_twice), note_twice, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--note is given twice");
+    CHECK_INT(parse(ARGC(other_opt), other_opt, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "ack has no option '--reason' (its options: --rev)");
+    CHECK_INT(parse(ARGC(list_rev), list_rev, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "list has no option '--rev'") != NULL);
+    CHECK_INT(parse(ARGC(stray), stray, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "'撤回' is one too many") != NULL && strstr(err, "quote") != NULL);
+    CHECK_INT(parse(ARGC(id_after), id_after, NULL, NULL, &a, err), 0); /* the id anywhere */
+    CHECK_STR(a.id, "BX-1");
+    CHECK_INT(parse(ARGC(stdin_text), stdin_text, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.text, "-");
+
+    CHECK_INT(parse(ARGC(help), help, NULL, NULL, &a, err), 0); /* --help beats missing --into */
+    CHECK(a.help && a.cmd == CTL_CMD_MERGE);
+    CHECK_INT(parse(ARGC(help2), help2, NULL, NULL, &a, err), 0);
+    CHECK(a.help && a.cmd == CTL_CMD_DECIDE_EXTENSION);
+    /* help gives the allowed values */
+    CHECK(strstr(ctl_args_help(CTL_CMD_RATE), "basically_satisfied") != NULL);
+    CHECK(strstr(ctl_args_help(CTL_CMD_REJECT), "emergency_110") != NULL);
+    CHECK(strstr(ctl_args_help(CTL_CMD_RETURN), "not_our_responsibility") != NULL);
+    CHECK(strstr(ctl_args_help(CTL_CMD_DISPATCH), "emergency, urgent or normal") != NULL);
+    CHECK(strstr(ctl_args_help(CTL_CMD_DECIDE_EXTENSION), "approve or refuse") != NULL);
+    CHECK(strstr(ctl_args_help(CTL_CMD_REVIEW_RETURN), "redispatch or reject") != NULL);
+    CHECK(strstr(ctl_args_help(CTL_CMD_DISPATCH), "--same-unit") != NULL &&
+          strstr(ctl_args_help(CTL_CMD_DISPATCH), "--co-unit") != NULL);
+}
+
+static void test_evidence(void)
+{
+    char err[CTL_ERR_MAX];
+    ctl_args_t a;
+    char *ok[] = {"rexianctl", "reply", "BX-1", "--text", "已修复",
+                  "--evidence", "photo.jpg,sha256:ab12,https://f.example/get?a=1,b=2",
+                  "--evidence", "report.pdf", "--evidence=call.mp3,,https://f.example/c"};
+    char *no_name[] = {"rexianctl", "reply", "BX-1", "--text", "x", "--evidence", ",sha256:ab"};
+    char long_name[CTL_EVIDENCE_NAME_MAX + 2];
+    char *too_long[] = {"rexianctl", "reply", "BX-1", "--text", "x", "--evidence", long_name};
+    char *eleven[32] = {"rexianctl", "reply", "BX-1", "--text", "x"};
+    int n = 5;
+
+    CHECK_INT(parse(ARGC(ok), ok, NULL, NULL, &a, err), 0);
+    CHECK_INT((int)a.n_evidence, 3);
+    CHECK(a.evidence[0].name_len == 9 && strncmp(a.evidence[0].name, "photo.jpg", 9) == 0);
+    CHECK(a.evidence[0].hash_len == 11 && strncmp(a.evidence[0].hash, "sha256:ab12", 11) == 0);
+    CHECK_STR(a.evidence[0].url, "https://f.example/get?a=1,b=2"); /* commas stay in the URL */
+    CHECK_INT((int)a.evidence[0].url_len, (int)strlen("https://f.example/get?a=1,b=2"));
+    CHECK(a.evidence[1].name_len == 10 && a.evidence[1].hash_len == 0 &&
+          a.evidence[1].url_len == 0);
+    CHECK(a.evidence[2].name_len == 8 && a.evidence[2].hash_len == 0);
+    CHECK_STR(a.evidence[2].url, "https://f.example/c");
+
+    CHECK_INT(parse(ARGC(no_name), no_name, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "needs a name first") != NULL);
+    memset(long_name, 'n', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    CHECK_INT(parse(ARGC(too_long), too_long, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "at most 200") != NULL);
+    for (int i = 0; i < CTL_EVIDENCE_MAX + 1; i++) {
+        eleven[n++] = "--evidence";
+        eleven[n++] = "p.jpg";
+    }
+    CHECK_INT(parse(n - 2, eleven, NULL, NULL, &a, err), 0); /* 10 are fine */
+    CHECK_INT((int)a.n_evidence, CTL_EVIDENCE_MAX);
+    CHECK_INT(parse(n, eleven, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "at most 10") != NULL);
+}
+
 static void test_global_errors(void)
 {
     char err[CTL_ERR_MAX];
@@ -264,7 +502,7 @@ static void test_help(void)
         CHECK(strstr(ctl_args_help(CTL_CMD_LIST), list_opts[i]) != NULL);
     for (int i = 0; globals[i] != NULL; i++)
         CHECK(strstr(ctl_args_help(CTL_CMD_NONE), globals[i]) != NULL);
-    for (ctl_cmd_t c = CTL_CMD_PING; c <= CTL_CMD_LIST; c++) {
+    for (ctl_cmd_t c = CTL_CMD_PING; c < CTL_CMD_COUNT; c++) {
         CHECK(strstr(ctl_args_help(CTL_CMD_NONE), ctl_args_cmd_name(c)) != NULL);
         CHECK(strstr(ctl_args_help(c), ctl_args_cmd_name(c)) != NULL);
     }
@@ -414,6 +652,104 @@ static void test_ticket_view(void)
     json_decref(j);
 }
 
+static void test_ticket_view_lifecycle(void)
+{
+    static const char ticket[] =
+        "{\"id\":\"BX-20261125-000123\",\"status\":\"closed\",\"caller\":{\"phone\":\"1\"},"
+        "\"text\":\"路灯坏了\",\"unit\":\"urban-management\",\"co_units\":[\"town-chengguan\"],"
+        "\"urgency\":\"normal\",\"deadlines\":{},\"rev\":11,\"reopened\":1,"
+        "\"return_due\":\"2026-11-27T17:30:00+08:00\","
+        "\"reply_text\":\"三个路灯均已修复。\\n请查看照片\","
+        "\"replied_at\":\"2026-11-26T09:00:00+08:00\","
+        "\"reply_evidence\":[{\"name\":\"photo.jpg\",\"hash\":\"sha256:ab12\","
+        "\"url\":\"https://f.example/p\"},{\"name\":\"report.pdf\"}],"
+        "\"ack_at\":\"2026-11-25T10:05:00+08:00\","
+        "\"co_acks\":{\"town-chengguan\":1795572000000},"
+        "\"co_replies\":{\"town-chengguan\":{\"text\":\"镇里已配合\",\"at\":1795572000000}},"
+        "\"subs\":[{\"unit\":\"town-jiazhen\",\"due\":1796117400000,\"note\":\"核实位置\","
+        "\"at\":1795572000000,\"by\":\"urban-management\"}],"
+        "\"returned_by\":\"power-supply\",\"return_reason\":\"not_our_responsibility\","
+        "\"return_note\":\"不归供电\","
+        "\"extension_state\":\"approved\",\"extension_until\":\"2026-12-01T17:30:00+08:00\","
+        "\"extension_reason\":\"需要采购灯具\","
+        "\"rating\":\"satisfied\",\"rating_words\":\"都亮了\","
+        "\"rated_at\":\"2026-11-26T10:00:00+08:00\",\"resolution\":\"closed\","
+        "\"closed_at\":\"2026-11-26T10:00:00+08:00\",\"merged\":[\"BX-20261125-000124\","
+        "\"BX-20261125-000125\"],"
+        "\"timeline\":[{\"at\":\"2026-11-26T09:00:00+08:00\",\"actor\":\"t-urban\","
+        "\"role\":\"unit\",\"what\":\"reply\",\"note\":\"修复\",\"evidence\":[{\"name\":\"a.jpg\","
+        "\"hash\":\"h1\"},{\"name\":\"b.pdf\"}]},{\"at\":\"2026-11-25T11:00:00+08:00\","
+        "\"actor\":\"t-urban\",\"role\":\"unit\",\"what\":\"extend\",\"until\":1796117400000}],"
+        "\"notifications\":[]}";
+    static const char open[] =
+        "{\"id\":\"BX-20261125-000126\",\"status\":\"acknowledged\",\"unit\":\"u\","
+        "\"return_due\":\"2026-11-27T17:30:00+08:00\",\"rev\":3,\"reopened\":0,"
+        "\"co_acks\":{},\"subs\":{},\"timeline\":[],\"notifications\":[]}";
+    static const char fresh[] =
+        "{\"id\":\"BX-20261125-000127\",\"status\":\"pending_dispatch\",\"unit\":null,"
+        "\"rev\":1,\"reopened\":0,\"timeline\":[],\"notifications\":[]}";
+    static const char resolved[] =
+        "{\"id\":\"BX-20261125-000128\",\"status\":\"merged\",\"rev\":3,\"reopened\":0,"
+        "\"merged_into\":\"BX-20261125-000123\",\"resolution\":\"first_contact\","
+        "\"answer\":\"已答复\",\"reject_reason\":\"in_court\",\"close_reason\":\"撤回\","
+        "\"closed_at\":\"2026-11-26T10:00:00+08:00\",\"timeline\":[],\"notifications\":[]}";
+    json_t *j = json_loads(ticket, 0, NULL);
+    out_t o;
+
+    CHECK(j != NULL);
+    out_open(&o);
+    CHECK_INT(ctl_view_ticket(o.f, j), 0);
+    out_close(&o);
+    CHECK(strstr(o.text, "  revision    11\n  reopened    1 time\n") != NULL);
+    CHECK(strstr(o.text, "\nReply (2026-11-26 09:00:00)\n  三个路灯均已修复。\n  请查看照片\n"
+                         "  evidence    photo.jpg (sha256:ab12, https://f.example/p)\n"
+                         "              report.pdf\n") != NULL);
+    CHECK(strstr(o.text, "\nHandling\n"
+                         "  acked       2026-11-25 10:05:00\n"
+                         "  co-acked    town-chengguan  2026-11-25 10:00:00\n"
+                         "  returned    by power-supply: not_our_responsibility (不归供电)\n"
+                         "  sub         town-jiazhen, due 2026-12-01 17:30:00, from "
+                         "urban-management: 核实位置\n"
+                         "  extension   approved, until 2026-12-01 17:30:00: 需要采购灯具\n"
+                         "  co-reply    town-chengguan  2026-11-25 10:00:00: 镇里已配合\n"
+                         "  rating      satisfied: 都亮了 (2026-11-26 10:00:00)\n"
+                         "  resolution  closed\n"
+                         "  closed      2026-11-26 10:00:00\n"
+                         "  merged here BX-20261125-000124,BX-20261125-000125\n\n") != NULL);
+    CHECK(strstr(o.text, "return by") == NULL); /* closed: the window no longer matters */
+    CHECK(line_with(o.text, "evidence=a.jpg (h1) | b.pdf") != NULL);
+    CHECK(line_with(o.text, "until=2026-12-01 17:30:00") != NULL);
+    free(o.text);
+    json_decref(j);
+
+    j = json_loads(open, 0, NULL);
+    out_open(&o);
+    CHECK_INT(ctl_view_ticket(o.f, j), 0);
+    out_close(&o);
+    CHECK(strstr(o.text, "\nHandling\n  return by   2026-11-27 17:30:00\n\n") != NULL);
+    CHECK(strstr(o.text, "reopened") == NULL && strstr(o.text, "Reply") == NULL);
+    free(o.text);
+    json_decref(j);
+
+    j = json_loads(fresh, 0, NULL);
+    out_open(&o);
+    CHECK_INT(ctl_view_ticket(o.f, j), 0);
+    out_close(&o);
+    CHECK(strstr(o.text, "Handling") == NULL && strstr(o.text, "Reply") == NULL);
+    free(o.text);
+    json_decref(j);
+
+    j = json_loads(resolved, 0, NULL);
+    out_open(&o);
+    CHECK_INT(ctl_view_ticket(o.f, j), 0);
+    out_close(&o);
+    CHECK(strstr(o.text, "  resolution  first_contact\n  answer      已答复\n"
+                         "  rejected    in_court\n  closed      2026-11-26 10:00:00: 撤回\n"
+                         "  merged into BX-20261125-000123\n") != NULL);
+    free(o.text);
+    json_decref(j);
+}
+
 static void test_health(void)
 {
     json_t *ok = json_loads("{\"status\":\"ok\",\"service\":\"router\",\"redis\":\"up\"}", 0,
@@ -437,12 +773,16 @@ int main(void)
     test_defaults_and_env();
     test_create();
     test_show_list_ping();
+    test_steps_required();
+    test_steps_values();
+    test_evidence();
     test_global_errors();
     test_help();
     test_width_and_cells();
     test_error_line();
     test_list_view();
     test_ticket_view();
+    test_ticket_view_lifecycle();
     test_health();
     return check_done();
 }

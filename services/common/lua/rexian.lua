@@ -27,6 +27,9 @@
 --   {T}:q:review      zset      returned orders waiting for a dispatcher's review
 --   {T}:learn:returns hash      "not ours" returns: ticket -> JSON routing example
 --   {T}:audit:phone   stream    every view of a whole phone number (who, which order)
+--   {T}:audit:rulings stream    every supervisor ruling on a unit's claim
+--   {T}:claims        zset      every claim "ID|n" by time, for the audit list
+--   {T}:m:DAY         hash      live score counters "UNIT|metric" (see score_entry)
 
 local function key(tag, ...)
     return '{' .. tag .. '}:' .. table.concat({...}, ':')
@@ -64,8 +67,72 @@ local function outbox_take(tag, stage, id)
     redis.call('HDEL', key(tag, 'ob', stage, 'l'), id)
 end
 
+-- ---------------------------------------------------------------------------------------------
+-- Scores. Every metric is a function of timeline entries alone (score_entry), applied live as
+-- each entry is written and again by metrics_rebuild over the stored timelines, so the two
+-- always agree. Counters live in {T}:m:DAY (DAY = Beijing days since 1970-01-01), fields
+-- "UNIT|metric"; UNIT '*' is the whole tier.
+
+local DAY_MS = 86400000
+local function day_of(ms) return math.floor((ms + 8 * 3600000) / DAY_MS) end
+
+-- The counters one entry moves: a list of {unit, metric}. excluded: the order has an accepted
+-- claim, so its ratings do not count towards satisfaction.
+local function score_entry(e, excluded)
+    local out, u, w = {}, e.lead or e.unit, e.what
+    if u == '' then u = nil end
+    local function add(m) out[#out + 1] = {u, m} end
+    if w == 'received' then
+        out[1] = {'*', 'received'}
+    elseif (w == 'dispatched' or w == 'redispatched') and u then
+        add('dispatched')
+    elseif w == 'reopened' and u then
+        add('reopened')
+    elseif w == 'ack' and e.as ~= 'co-handler' and u then
+        add('acknowledged')
+        if e.clock == 'met' then add('ack_on_time') end
+    elseif w == 'return' and u then
+        add('returned')
+    elseif w == 'deadline.due' and u then
+        add('overdue')
+        if e.stage == 'close' then add('due') end
+    elseif w == 'deadline.escalated' and u then
+        add('escalated')
+    elseif w == 'claim' and u then
+        add('claims')
+    elseif w == 'rule' and u then
+        add(e.decision == 'accept' and 'claims_accepted' or 'claims_rejected')
+    end
+    if (w == 'rate' or w == 'close') and u and (e.close_clock == 'met' or e.close_clock == 'late') then
+        add('closed')
+        if e.close_clock == 'met' then
+            add('closed_on_time')
+            add('due') -- a deadline met counts as due in the period it was met
+        end
+    end
+    if w == 'rate' and u and e.rating then
+        add('rated_' .. e.rating)
+        if excluded then add('excluded_' .. e.rating) end
+    end
+    return out
+end
+
+local function score_apply(tag, at, pairs_)
+    if #pairs_ == 0 then return end
+    local mk = key(tag, 'm', day_of(at))
+    for _, p in ipairs(pairs_) do
+        redis.call('HINCRBY', mk, p[1] .. '|' .. p[2], 1)
+        if p[1] ~= '*' then redis.call('HINCRBY', mk, '*|' .. p[2], 1) end
+    end
+end
+
 local function timeline(tag, tid, entry)
     redis.call('RPUSH', key(tag, 't', tid, 'tl'), cjson.encode(entry))
+    local excluded = false
+    if entry.what == 'rate' then
+        excluded = redis.call('HGET', key(tag, 't', tid), 'excluded') == '1'
+    end
+    score_apply(tag, entry.at, score_entry(entry, excluded))
 end
 
 local function event(tag, tid, etype, rev, now, data)
@@ -316,7 +383,8 @@ redis.register_function('clock_fire', function(_, a)
                          stage .. '_unit', stage .. '_light', stage .. '_escalated', 'status')
     local state, due, unit = t[1], tonumber(t[2] or '0'), t[5] or t[3]
     local late = now - due
-    local entry = {at = now, actor = src, role = 'watcher', stage = stage, due = due}
+    local entry = {at = now, actor = src, role = 'watcher', stage = stage, due = due,
+                   unit = unit}
     local out = {1}
     local function tell(k, target)
         out[#out + 1] = notify(tag, tid, now, src, now + redeliver,
@@ -553,6 +621,12 @@ local STEPS = {
              states = {'pending_dispatch', 'dispatched', 'acknowledged', 'returned', 'replied'}},
     merge = {roles = {dispatcher = 1, operator = 1, admin = 1},
              states = {'received', 'pending_dispatch', 'dispatched'}},
+    explain = {roles = {unit = 1}, scope = 'member',
+               states = {'dispatched', 'acknowledged', 'returned', 'replied', 'closed'}},
+    claim = {roles = {unit = 1}, scope = 'lead',
+             states = {'dispatched', 'acknowledged', 'returned', 'replied', 'closed'}},
+    rule = {roles = {supervisor = 1, admin = 1},
+            states = {'dispatched', 'acknowledged', 'returned', 'replied', 'closed'}},
     pause = {roles = {unit = 1, supervisor = 1, admin = 1}, scope = 'lead',
              states = {'dispatched', 'acknowledged'}},
     resume = {roles = {unit = 1, operator = 1, supervisor = 1, admin = 1}, scope = 'lead',
@@ -560,7 +634,7 @@ local STEPS = {
 }
 local STEP_ORDER = {'resolve', 'reject', 'dispatch', 'ack', 'return', 'review-return',
                     'subdispatch', 'extend', 'decide-extension', 'reply', 'rate', 'close',
-                    'merge', 'pause', 'resume'}
+                    'merge', 'pause', 'resume', 'explain', 'claim', 'rule'}
 
 local function contains(list, v)
     for _, x in ipairs(list) do if x == v then return true end end
@@ -874,10 +948,12 @@ redis.register_function('ticket_step', function(_, a)
         stop_clock(tk, t, 'callback', now)
         entry.rating = b.rating
         entry.note = b.words
+        entry.lead = t.unit
         if b.rating == 'satisfied' or b.rating == 'basically_satisfied' then
             move('closed')
             redis.call('HSET', tk, 'closed_at', now, 'resolution', 'closed')
             stop_clock(tk, t, 'close', now)
+            entry.close_clock = t.close_state
             redis.call('HINCRBY', key(tag, 'stat'), 'closed', 1)
         elseif b.rating == 'unsatisfied' then
             local n = tonumber(t.reopened or '0') + 1
@@ -899,6 +975,8 @@ redis.register_function('ticket_step', function(_, a)
         redis.call('HSET', tk, 'closed_at', now, 'resolution', 'closed_by_supervisor',
                    'close_reason', b.reason)
         stop_clock(tk, t, 'close', now)
+        entry.lead = t.unit
+        entry.close_clock = t.close_state
         stop_clock(tk, t, 'ack', now, 'stopped')
         stop_clock(tk, t, 'reply', now, 'stopped')
         entry.note = b.reason
@@ -950,6 +1028,70 @@ redis.register_function('ticket_step', function(_, a)
                    'paused_ms', tonumber(t.paused_ms or '0') + d)
         entry.paused_ms = d
         entry.note = b.note
+    elseif step == 'explain' then
+        -- a unit's side of the story, kept on the order for good
+        entry.note = b.text
+        entry.evidence = b.evidence
+        redis.call('HINCRBY', tk, 'explanations', 1)
+    elseif step == 'claim' then
+        local claims = cjson.decode(t.claims or '[]')
+        if type(claims) ~= 'table' then claims = {} end
+        for _, cl in ipairs(claims) do
+            if cl.status == 'pending' then
+                return {0, 409, 'pending', 'claim ' .. cl.id .. ' on order ' .. tid ..
+                        ' is still waiting for a ruling'}
+            end
+        end
+        if #claims >= 10 then return {0, 409, 'limit', 'at most 10 claims per order'} end
+        local id = #claims + 1
+        claims[id] = {id = id, kind = b.kind, reason = b.reason, text = b.text,
+                      evidence = b.evidence, by = actor.unit, by_actor = who_name, at = now,
+                      status = 'pending'}
+        redis.call('HSET', tk, 'claims', cjson.encode(claims))
+        redis.call('ZADD', key(tag, 'claims'), now, tid .. '|' .. id)
+        entry.claim = id
+        entry.kind = b.kind
+        entry.reason = b.reason
+        entry.note = b.text
+        entry.evidence = b.evidence
+        entry.lead = t.unit
+        extra.claim = id
+        tell('claim.submitted', 'supervisor', {claim = id, reason = b.reason,
+                                               summary = cut(b.text, 300)})
+    elseif step == 'rule' then
+        local claims = cjson.decode(t.claims or '[]')
+        local cl = type(claims) == 'table' and claims[b.claim] or nil
+        if not cl then
+            return {0, 404, 'not_found', 'order ' .. tid .. ' has no claim ' .. tostring(b.claim)}
+        end
+        if cl.status ~= 'pending' then
+            return {0, 409, 'illegal_step', 'claim ' .. b.claim .. ' was ruled already (' ..
+                    cl.status .. ')'}
+        end
+        cl.status = (b.decision == 'accept') and 'accepted' or 'rejected'
+        cl.ruled_by = who_name
+        cl.ruled_at = now
+        cl.ruling = b.reason
+        redis.call('HSET', tk, 'claims', cjson.encode(claims))
+        redis.call('XADD', key(tag, 'audit', 'rulings'), '*', 'ticket', tid, 'claim', b.claim,
+                   'unit', cl.by, 'supervisor', who_name, 'decision', b.decision,
+                   'reason', b.reason, 'kind', cl.kind, 'at', now)
+        entry.claim = b.claim
+        entry.decision = b.decision
+        entry.note = b.reason
+        entry.lead = t.unit
+        if b.decision == 'accept' and t.excluded ~= '1' then
+            -- the order leaves the unit's satisfaction figures: its ratings so far, on the days
+            -- they were given (later ratings check the flag when they are written)
+            redis.call('HSET', tk, 'excluded', 1)
+            for _, raw in ipairs(redis.call('LRANGE', key(tag, 't', tid, 'tl'), 0, -1)) do
+                local e = cjson.decode(raw)
+                if e.what == 'rate' and e.rating and (e.lead or '') ~= '' then
+                    score_apply(tag, e.at, {{e.lead, 'excluded_' .. e.rating}})
+                end
+            end
+        end
+        tell('claim.ruled', cl.by, {claim = b.claim, decision = b.decision, reason = b.reason})
     elseif step == 'merge' then
         if b.into == tid then return {0, 409, 'same_order', 'an order cannot merge into itself'} end
         local o = load_ticket(tag, b.into)
@@ -990,6 +1132,86 @@ end)
 redis.register_function{function_name = 'returns_list', flags = {'no-writes'},
                         callback = function(_, a)
     return redis.call('HGETALL', key(a[1], 'learn', 'returns'))
+end}
+
+-- metrics_rebuild: ARGV tag, offset, count, from_day, to_day, [unit, metric]. Recomputes the
+-- counters of `count` orders (newest first from offset in {T}:ix:all) from their timelines
+-- alone, for days in [from_day, to_day]. Returns {orders read, "DAY|UNIT|metric", n, ...};
+-- with unit and metric, returns {orders read, ticket, ...}: the orders behind that number.
+redis.register_function{function_name = 'metrics_rebuild', flags = {'no-writes'},
+                        callback = function(_, a)
+    local tag, offset, count = a[1], tonumber(a[2]), tonumber(a[3])
+    local from, to, unit, metric = tonumber(a[4]), tonumber(a[5]), a[6], a[7]
+    local ids = redis.call('ZREVRANGE', key(tag, 'ix', 'all'), offset, offset + count - 1)
+    local sums, out, hit = {}, {#ids}, {}
+    for _, tid in ipairs(ids) do
+        local entries = {}
+        local excluded = false
+        for _, raw in ipairs(redis.call('LRANGE', key(tag, 't', tid, 'tl'), 0, -1)) do
+            local e = cjson.decode(raw)
+            entries[#entries + 1] = e
+            if e.what == 'rule' and e.decision == 'accept' then excluded = true end
+        end
+        for _, e in ipairs(entries) do
+            local d = day_of(e.at)
+            if d >= from and d <= to then
+                for _, p in ipairs(score_entry(e, excluded)) do
+                    if unit then
+                        if p[1] == unit and p[2] == metric and not hit[tid] then
+                            hit[tid] = true
+                            out[#out + 1] = tid
+                        end
+                    else
+                        local k1 = d .. '|' .. p[1] .. '|' .. p[2]
+                        sums[k1] = (sums[k1] or 0) + 1
+                        if p[1] ~= '*' then
+                            local k2 = d .. '|*|' .. p[2]
+                            sums[k2] = (sums[k2] or 0) + 1
+                        end
+                    end
+                end
+            end
+        end
+    end
+    for k, n in pairs(sums) do
+        out[#out + 1] = k
+        out[#out + 1] = n
+    end
+    return out
+end}
+
+-- metrics_days: ARGV tag, from_day, to_day. The live counters: {DAY, {field, n, ...}, ...}.
+redis.register_function{function_name = 'metrics_days', flags = {'no-writes'},
+                        callback = function(_, a)
+    local tag, from, to = a[1], tonumber(a[2]), tonumber(a[3])
+    local out = {}
+    for d = from, to do
+        local h = redis.call('HGETALL', key(tag, 'm', d))
+        if #h > 0 then
+            out[#out + 1] = d
+            out[#out + 1] = h
+        end
+    end
+    return out
+end}
+
+-- claims_list: ARGV tag, max. Every claim with its ruling, newest first:
+-- {ticket, claim JSON, ...}.
+redis.register_function{function_name = 'claims_list', flags = {'no-writes'},
+                        callback = function(_, a)
+    local tag, max = a[1], tonumber(a[2])
+    local out = {}
+    for _, m in ipairs(redis.call('ZREVRANGE', key(tag, 'claims'), 0, max - 1)) do
+        local tid, id = string.match(m, '^(.-)|(%d+)$')
+        local claims = cjson.decode(redis.call('HGET', key(tag, 't', tid), 'claims') or '[]')
+        local cl = claims[tonumber(id)]
+        if cl then
+            cl.text = cut(cl.text, 300)
+            out[#out + 1] = tid
+            out[#out + 1] = cjson.encode(cl)
+        end
+    end
+    return out
 end}
 
 -- ticket_get: ARGV tag, id. Returns {ticket fields (flat), timeline entries, notifications
