@@ -318,6 +318,11 @@ static const config_key_t config_keys[] = {
     D("delivery", "lease", lease_ms),
     I("delivery", "max_deliveries", max_deliveries, 1, 1000),
     I("deadlines", "max_extensions", max_extensions, 0, 10),
+    S("linking", "caller_key", caller_key),
+    D("linking", "window", link_window_ms),
+    I("linking", "repeat_orders", repeat_orders, 2, 100),
+    D("linking", "repeat_window", repeat_window_ms),
+    I("linking", "similarity", similarity, 1, 100),
     I("scoring", "satisfaction_threshold", satisfaction_threshold, 0, 100),
     I("scoring", "on_time_threshold", on_time_threshold, 0, 100),
     I("delivery", "batch", batch, 1, 4096),
@@ -456,6 +461,11 @@ static void config_defaults(config_t *cfg)
     cal_parse_span("2wd", &cfg->return_window.span);
     cfg->max_extensions = 1;
     cfg->satisfaction_threshold = 90;
+    snprintf(cfg->caller_key, sizeof(cfg->caller_key), "change-me");
+    cfg->link_window_ms = 90LL * 86400 * 1000;
+    cfg->repeat_orders = 3;
+    cfg->repeat_window_ms = 30LL * 86400 * 1000;
+    cfg->similarity = 40;
     cfg->on_time_threshold = 80;
     {
         static const char *reject[] = {"in_court", "emergency_110", "same_matter_no_new_facts",
@@ -495,6 +505,8 @@ static int config_env(config_t *cfg, char *err, size_t errcap)
         snprintf(cfg->redis_password, sizeof(cfg->redis_password), "%s", v);
     if ((v = getenv("REXIAN_WEBHOOK_SECRET")) != NULL && *v)
         snprintf(cfg->webhook_secret, sizeof(cfg->webhook_secret), "%s", v);
+    if ((v = getenv("REXIAN_CALLER_KEY")) != NULL && *v)
+        snprintf(cfg->caller_key, sizeof(cfg->caller_key), "%s", v);
     if ((v = getenv("REXIAN_ADVERTISE")) != NULL && *v)
         snprintf(cfg->advertise, sizeof(cfg->advertise), "%s", v);
     return 0;

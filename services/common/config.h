@@ -106,6 +106,12 @@ typedef struct config_t {
     int n_return_reasons;
     char claim_reasons[CONFIG_MAX_REASONS][CONFIG_REASON_MAX]; /* a unit's claim reasons */
     int n_claim_reasons;
+    /* [linking] */
+    char caller_key[128];           /* HMAC key for callers' phone numbers; env REXIAN_CALLER_KEY */
+    int64_t link_window_ms;         /* orders this close in time may be linked */
+    int repeat_orders;              /* N orders from one caller against one unit ... */
+    int64_t repeat_window_ms;       /* ... within this long flag the caller */
+    int similarity;                 /* % of shared character pairs for "same matter" */
     /* [scoring] */
     int satisfaction_threshold;     /* % under which a unit is flagged in the circular */
     int on_time_threshold;          /* % on-time closure under which a unit is flagged */

@@ -9,6 +9,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,10 +291,23 @@ static json_t *api_parse_create(api_t *api, httpd_req_t *req, const config_token
         for (int i = 0; i < 16 && o + 2 < idem_cap; i++)
             o += (size_t)snprintf(idem + o, idem_cap - o, "%02x", rnd[i]);
     }
-    out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "channel", channel, "phone",
+    {
+        /* callers are matched by a keyed hash of the number, never the number itself */
+        const config_t *cfg = svc_cfg(api->svc);
+        unsigned char mac[32];
+        unsigned int maclen = 0;
+        char hex[33];
+        HMAC(EVP_sha256(), cfg->caller_key, (int)strlen(cfg->caller_key),
+             (const unsigned char *)phone, strlen(phone), mac, &maclen);
+        for (int i = 0; i < 16; i++)
+            snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+        out = json_pack("{s:s,s:I}", "caller", hex, "link_window",
+                        (json_int_t)cfg->link_window_ms);
+    }
+    json_object_update_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "channel", channel, "phone",
                     phone, "name", name, "text", text, "address", address, "category",
                     category, "township", township, "actor", tok->name, "role",
-                    config_role_name(tok->role));
+                    config_role_name(tok->role)));
 out:
     json_decref(root);
     return out;
@@ -571,7 +586,7 @@ static json_t *api_view(const config_token_t *tok, const redisReply *h, const re
         static const char *times[] = {"ack_at", "replied_at", "rated_at", "closed_at", "paused_at",
                                       "return_due", "extension_until", NULL};
         static const char *docs[] = {"reply_evidence", "co_acks", "co_replies", "subs",
-                                     "merged", "returned_units", NULL};
+                                     "merged", "returned_units", "links", "claims", NULL};
         for (int i = 0; texts[i] != NULL; i++)
             if (api_field(h, texts[i]) != NULL && api_field(h, texts[i])[0] != '\0')
                 json_object_set_new(t, texts[i], json_string(api_field(h, texts[i])));
@@ -582,6 +597,16 @@ static json_t *api_view(const config_token_t *tok, const redisReply *h, const re
             if (api_field(h, docs[i]) != NULL)
                 json_object_set_new(t, docs[i], api_decode(api_field(h, docs[i])));
         json_object_set_new(t, "rev", json_integer(strtoll(api_field(h, "rev"), NULL, 10)));
+        json_object_set_new(t, "repeat_caller",
+                            json_integer(api_field(h, "repeat_caller")
+                                             ? strtoll(api_field(h, "repeat_caller"), NULL, 10)
+                                             : 0));
+        json_object_set_new(t, "excluded_from_satisfaction",
+                            json_boolean(api_field(h, "excluded") != NULL &&
+                                         strcmp(api_field(h, "excluded"), "1") == 0));
+        if (tok->role != ROLE_UNIT && api_field(h, "caller") != NULL)
+            json_object_set_new(json_object_get(t, "caller"), "key",
+                                json_string(api_field(h, "caller")));
         json_object_set_new(t, "reopened",
                             json_integer(api_field(h, "reopened")
                                              ? strtoll(api_field(h, "reopened"), NULL, 10)
@@ -934,9 +959,55 @@ static void api_public(api_t *api, httpd_req_t *req, const char *id)
             json_object_set_new(o, "reply", json_string(api_field(h, "reply_text")));
         if (api_field(h, "merged_into") != NULL)
             json_object_set_new(o, "merged_into", json_string(api_field(h, "merged_into")));
+        {
+            /* the citizen's record shows how the unit's claims were ruled */
+            json_t *claims = api_decode(api_field(h, "claims")), *cl, *shown = json_array();
+            size_t i;
+            json_array_foreach(claims, i, cl) json_array_append_new(
+                shown, json_pack("{s:O,s:O,s:O}", "kind", json_object_get(cl, "kind"), "status",
+                                 json_object_get(cl, "status"), "ruling",
+                                 json_object_get(cl, "ruling") ? json_object_get(cl, "ruling")
+                                                               : json_null()));
+            json_decref(claims);
+            json_object_set_new(o, "claims", shown);
+        }
         api_json(req, 200, o, NULL);
     }
     freeReplyObject(rep);
+}
+
+/* GET /v1/callers/KEY/orders: one caller's whole history, oldest first (supervisors). */
+static void api_caller(api_t *api, httpd_req_t *req, const char *ckey)
+{
+    rds_t *r = svc_rds(api->svc);
+    const char *argv[] = {svc_cfg(api->svc)->tier, ckey};
+    redisReply *rep;
+    json_t *items;
+
+    if (strlen(ckey) != 32 || strspn(ckey, "0123456789abcdef") != 32) {
+        api_error(req, 400, "invalid_value", "caller", "a caller is named by the 32-character "
+                  "key shown on each order as caller.key");
+        return;
+    }
+    if (rds_ensure(r) != 0 || rds_append_fcall(r, "caller_orders", 2, argv, NULL) != 0 ||
+        (rep = rds_read(r)) == NULL) {
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+        return;
+    }
+    items = json_array();
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2) {
+        json_t *o = api_decode(rep->element[i + 1]->str);
+        char ms[24];
+        snprintf(ms, sizeof(ms), "%lld",
+                 (long long)json_integer_value(json_object_get(o, "created_at")));
+        json_object_set_new(o, "created_at", api_time(ms));
+        json_object_set_new(o, "ticket", json_string(rep->element[i]->str));
+        json_array_append_new(items, o);
+    }
+    freeReplyObject(rep);
+    api_json(req, 200, json_pack("{s:s,s:I,s:o}", "caller", ckey, "count",
+                                 (json_int_t)json_array_size(items), "orders", items),
+             NULL);
 }
 
 /* GET /v1/overdue: every stage now overdue, grouped by unit, with escalations. */
@@ -1060,6 +1131,20 @@ void api_on_http(svc_t *svc, httpd_req_t *req, void *arg)
         else
             api_error(req, 404, "not_found", NULL, "no such endpoint: %.100s (metrics, "
                       "metrics/orders, metrics/recompute, claims)", path);
+        return;
+    }
+    if (strncmp(path, "/v1/callers/", 12) == 0) {
+        static const config_role_t who[] = {ROLE_SUPERVISOR, ROLE_ADMIN, ROLE_NONE};
+        const char *slash = strchr(path + 12, '/');
+        char ckey[40];
+        if (slash == NULL || strcmp(slash, "/orders") != 0 ||
+            (size_t)(slash - path - 12) >= sizeof(ckey)) {
+            api_error(req, 404, "not_found", NULL, "use /v1/callers/KEY/orders");
+            return;
+        }
+        snprintf(ckey, sizeof(ckey), "%.*s", (int)(slash - path - 12), path + 12);
+        if (api_allow(req, tok, who, "read a caller's history"))
+            api_caller(api, req, ckey);
         return;
     }
     if (strcmp(path, "/v1/overdue") == 0) {

@@ -2,6 +2,7 @@
  * dispatch catalogue, or sends it to the manual dispatch queue with its candidates. */
 #include "catalogue.h"
 #include "log.h"
+#include "similar.h"
 #include "svc.h"
 #include "units.h"
 
@@ -17,11 +18,26 @@ typedef struct router_t {
     int m_manual;   /* metric: sent to manual dispatch */
 } router_t;
 
-/* The decision as the store's ticket_dispatch function reads it. Caller frees. */
-static char *router_decision(const char *ticket, const cat_result_t *res)
+/* The decision as the store's ticket_dispatch function reads it, with the text's signature
+ * and the linking settings for finding repeat requests. Caller frees. */
+static char *router_decision(const config_t *cfg, const char *ticket, const char *text_in,
+                             const cat_result_t *res)
 {
-    json_t *d = json_object(), *co = json_array(), *cands = json_array();
+    json_t *d = json_object(), *co = json_array(), *cands = json_array(), *sig = json_array();
+    uint32_t hashes[SIMILAR_K];
+    size_t n = similar_signature(text_in, strlen(text_in), hashes);
     char *text;
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(sig, json_integer(hashes[i]));
+    json_object_set_new(d, "sig", sig);
+    json_object_set_new(d, "link", json_pack("{s:I,s:i,s:I,s:i}", "window",
+                                             (json_int_t)cfg->link_window_ms, "similarity",
+                                             cfg->similarity, "repeat_window",
+                                             (json_int_t)cfg->repeat_window_ms, "repeat_orders",
+                                             cfg->repeat_orders));
+    if (res->township[0] != '\0')
+        json_object_set_new(d, "place", json_string(res->township));
 
     for (int i = 0; i < res->n_co; i++)
         json_array_append_new(co, json_string(res->co_units[i]));
@@ -81,7 +97,7 @@ static int router_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
                   &(cat_request_t){.text = text_buf, .address = address_buf,
                                    .township = township, .category = category},
                   &res);
-        decision = router_decision(ticket, &res);
+        decision = router_decision(cfg, ticket, text_buf, &res);
         if (decision == NULL)
             continue;
         const char *argv[] = {cfg->tier, msgs[i].id, now, svc_instance(svc), redeliver, decision};
@@ -96,9 +112,10 @@ static int router_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
             svc_redis_failed(svc, "dispatch");
             break;
         }
-        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
+        if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 3) {
             svc_send(svc, STAGE_WATCHER, rep->element[1]->str, rep->element[1]->len);
-            svc_send(svc, STAGE_NOTIFIER, rep->element[2]->str, rep->element[2]->len);
+            for (size_t j = 2; j < rep->elements; j++)
+                svc_send(svc, STAGE_NOTIFIER, rep->element[j]->str, rep->element[j]->len);
         } else if (rep->type == REDIS_REPLY_ERROR) {
             log_msg(LOG_ERROR, "dispatch.failed", "error=\"%s\"", rep->str);
         }

@@ -30,6 +30,9 @@
 --   {T}:audit:rulings stream    every supervisor ruling on a unit's claim
 --   {T}:claims        zset      every claim "ID|n" by time, for the audit list
 --   {T}:m:DAY         hash      live score counters "UNIT|metric" (see score_entry)
+--   {T}:caller:KEY    zset      one caller's orders by time (KEY: keyed hash of the phone)
+--   {T}:flags:callers zset      "KEY|UNIT" repeat callers flagged for supervisors
+--   {T}:flagged:KEY:U string    a flag already raised in the window (expires)
 
 local function key(tag, ...)
     return '{' .. tag .. '}:' .. table.concat({...}, ':')
@@ -157,6 +160,91 @@ local function notify(tag, tid, now, src, due, nid, body)
     return f
 end
 
+-- Links two orders both ways with the reason (at most 50 links an order).
+local function link(tag, a, b, why)
+    for _, pair in ipairs({{a, b}, {b, a}}) do
+        local tk = key(tag, 't', pair[1])
+        local links = cjson.decode(redis.call('HGET', tk, 'links') or '[]')
+        if type(links) ~= 'table' then links = {} end
+        local seen = false
+        for _, l in ipairs(links) do
+            if l.ticket == pair[2] then
+                seen = true
+                if not string.find(l.why, why, 1, true) then l.why = l.why .. '; ' .. why end
+            end
+        end
+        if not seen and #links < 50 then links[#links + 1] = {ticket = pair[2], why = why} end
+        redis.call('HSET', tk, 'links', cjson.encode(links))
+    end
+end
+
+-- Bottom-k signatures (ascending hashes): the estimated % of character pairs in common.
+local function similar(a, b)
+    local i, j, both, all = 1, 1, 0, 0
+    while (i <= #a or j <= #b) and all < 64 do
+        if j > #b or (i <= #a and a[i] < b[j]) then
+            i = i + 1
+        elseif i > #a or b[j] < a[i] then
+            j = j + 1
+        else
+            both = both + 1
+            i = i + 1
+            j = j + 1
+        end
+        all = all + 1
+    end
+    return all == 0 and 0 or math.floor(both * 100 / all)
+end
+
+-- At first dispatch: the same caller's other orders, orders about the same matter (same unit,
+-- similar text, or the same address), and the repeat-caller flag for supervisors.
+local function find_links(tag, tid, t, d, now, src, redeliver)
+    local L = d.link
+    if not L then return {} end
+    local frames = {}
+    local tk = key(tag, 't', tid)
+    redis.call('HSET', tk, 'sig', cjson.encode(d.sig or {}))
+    local since = now - L.window
+    local recent = redis.call('ZREVRANGEBYSCORE', key(tag, 'ix', 'unit', d.unit), now, since,
+                              'LIMIT', 0, 50)
+    for _, other in ipairs(recent) do
+        if other ~= tid then
+            local o = redis.call('HMGET', key(tag, 't', other), 'sig', 'address')
+            local pct = similar(d.sig or {}, cjson.decode(o[1] or '[]'))
+            if pct >= L.similarity then
+                link(tag, tid, other, 'same matter: ' .. pct .. '% similar text, same unit')
+            elseif (t.address or '') ~= '' and o[2] == t.address then
+                link(tag, tid, other, 'same address, same unit')
+            end
+        end
+    end
+    if (t.caller or '') == '' then return frames end
+    local mine = redis.call('ZREVRANGEBYSCORE', key(tag, 'caller', t.caller), now,
+                            now - L.repeat_window, 'LIMIT', 0, 100)
+    local n = 0
+    for _, other in ipairs(mine) do
+        if other == tid or redis.call('HGET', key(tag, 't', other), 'unit') == d.unit then
+            n = n + 1
+        end
+    end
+    if n >= L.repeat_orders then
+        redis.call('HSET', tk, 'repeat_caller', n)
+        redis.call('ZADD', key(tag, 'flags', 'callers'), now, t.caller .. '|' .. d.unit)
+        local fk = key(tag, 'flagged', t.caller, d.unit)
+        if redis.call('SET', fk, now, 'NX', 'PX', L.repeat_window) then
+            local nid = tid .. ':caller.repeat'
+            frames[#frames + 1] = notify(tag, tid, now, src, now + redeliver, nid, {
+                kind = 'caller.repeat', target = 'supervisor', unit = d.unit,
+                caller = t.caller, summary = n .. ' orders from one caller against ' .. d.unit ..
+                ' within the window'})
+            timeline(tag, tid, {at = now, actor = src, role = 'router', what = 'caller_flagged',
+                                unit = d.unit, note = n .. ' orders from this caller against ' ..
+                                d.unit .. ' in the window; the supervisor was told'})
+        end
+    end
+    return frames
+end
+
 -- ticket_create: ARGV tag, idem_key, now, yyyymmdd, id_prefix, src, redeliver_ms, fields(JSON)
 -- Returns {ticket id, 1 created | 0 already existed, frame for the router or ''}.
 redis.register_function('ticket_create', function(_, a)
@@ -180,7 +268,16 @@ redis.register_function('ticket_create', function(_, a)
                'channel', f.channel, 'phone', f.phone, 'text', f.text,
                'address', f.address or '', 'category', f.category or '',
                'township', f.township or '', 'created_at', now, 'updated_at', now,
-               'created_by', f.actor)
+               'created_by', f.actor, 'caller', f.caller or '')
+    if f.caller and f.caller ~= '' then
+        local ck = key(tag, 'caller', f.caller)
+        local window = tonumber(f.link_window) or 7776000000
+        for _, other in ipairs(redis.call('ZREVRANGEBYSCORE', ck, now, now - window,
+                                          'LIMIT', 0, 20)) do
+            link(tag, tid, other, 'same caller')
+        end
+        redis.call('ZADD', ck, now, tid)
+    end
     timeline(tag, tid, {at = now, actor = f.actor, role = f.role, what = 'received',
                         note = 'channel ' .. f.channel})
     local body = {ticket = tid, text = f.text, address = f.address or '',
@@ -286,9 +383,10 @@ redis.register_function('ticket_dispatch', function(_, a)
         return {1, wf, nf}
     end
     local frames = dispatch_to(tag, tid, t, now, src, 'router', d, redeliver, 'dispatched')
+    local flags = find_links(tag, tid, t, d, now, src, redeliver)
     outbox_take(tag, 'router', mid)
-    -- frames: watcher, then the lead's notification, then co-handlers' (sent by redelivery)
-    return {1, frames[2], frames[4]}
+    -- frames: watcher, then the lead's notification; co-handlers' and flags' come by redelivery
+    return {1, frames[2], frames[4], flags[1]}
 end)
 
 -- clocks_set: ARGV tag, message id ('' when not from an outbox), now, src, ticket,
@@ -1210,6 +1308,26 @@ redis.register_function{function_name = 'claims_list', flags = {'no-writes'},
             out[#out + 1] = tid
             out[#out + 1] = cjson.encode(cl)
         end
+    end
+    return out
+end}
+
+-- caller_orders: ARGV tag, caller key. The caller's whole history, oldest first:
+-- {ticket, JSON summary, ...}.
+redis.register_function{function_name = 'caller_orders', flags = {'no-writes'},
+                        callback = function(_, a)
+    local tag = a[1]
+    local out = {}
+    for _, tid in ipairs(redis.call('ZRANGE', key(tag, 'caller', a[2]), 0, 999)) do
+        local t = redis.call('HMGET', key(tag, 't', tid), 'created_at', 'status', 'unit',
+                             'text', 'rating', 'claims', 'links', 'repeat_caller', 'excluded')
+        out[#out + 1] = tid
+        out[#out + 1] = cjson.encode({created_at = tonumber(t[1]), status = t[2],
+                                      unit = t[3], text = cut(t[4], 200), rating = t[5],
+                                      claims = cjson.decode(t[6] or '[]'),
+                                      links = cjson.decode(t[7] or '[]'),
+                                      repeat_caller = tonumber(t[8] or '0'),
+                                      excluded = t[9] == '1'})
     end
     return out
 end}
