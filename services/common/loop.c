@@ -174,32 +174,59 @@ static int loop_run_timers(loop_t *loop)
     return 0;
 }
 
+static int loop_turn(loop_t *loop, int64_t cap_ms);
+
 int loop_run(loop_t *loop)
 {
     while (!loop->stopped) {
-        int n = zmq_poll(loop->items, loop->n_items, (long)loop_wait_ms(loop));
-
-        if (n < 0 && zmq_errno() != EINTR)
-            return -1;
-        if (n > 0 && (loop->items[0].revents & ZMQ_POLLIN)) {
-            struct signalfd_siginfo si;
-            if (read(loop->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                loop->signal = (int)si.ssi_signo;
-                return 0;
-            }
-        }
-        /* Handlers may add or remove fds: walk a snapshot of the count. */
-        for (int i = 1, count = loop->n_items; n > 0 && i < count && i < loop->n_items; i++) {
-            if (!(loop->items[i].revents & ZMQ_POLLIN))
-                continue;
-            loop->items[i].revents = 0;
-            if (loop->handlers[i].fn(loop, loop->handlers[i].arg) != 0)
-                return -1;
-        }
-        if (loop_run_timers(loop) != 0)
-            return -1;
-        if (loop->after_fn != NULL && loop->after_fn(loop, loop->after_arg) != 0)
-            return -1;
+        int rc = loop_turn(loop, -1);
+        if (rc != 1)
+            return rc;
     }
     return 0;
+}
+
+int loop_run_for(loop_t *loop, int64_t ms)
+{
+    int64_t end = clock_mono_ms() + ms;
+
+    loop->signal = 0;
+    while (!loop->stopped && clock_mono_ms() < end) {
+        int rc = loop_turn(loop, end - clock_mono_ms());
+        if (rc != 1)
+            return rc;
+    }
+    return 0;
+}
+
+/* One wake-up: 1 to go on, 0 after a signal, -1 when a handler failed. */
+static int loop_turn(loop_t *loop, int64_t cap_ms)
+{
+    int n;
+
+    if (cap_ms >= 0)
+        loop_cap_wait(loop, cap_ms);
+    n = zmq_poll(loop->items, loop->n_items, (long)loop_wait_ms(loop));
+    if (n < 0 && zmq_errno() != EINTR)
+        return -1;
+    if (n > 0 && (loop->items[0].revents & ZMQ_POLLIN)) {
+        struct signalfd_siginfo si;
+        if (read(loop->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+            loop->signal = (int)si.ssi_signo;
+            return 0;
+        }
+    }
+    /* Handlers may add or remove fds: walk a snapshot of the count. */
+    for (int i = 1, count = loop->n_items; n > 0 && i < count && i < loop->n_items; i++) {
+        if (!(loop->items[i].revents & ZMQ_POLLIN))
+            continue;
+        loop->items[i].revents = 0;
+        if (loop->handlers[i].fn(loop, loop->handlers[i].arg) != 0)
+            return -1;
+    }
+    if (loop_run_timers(loop) != 0)
+        return -1;
+    if (loop->after_fn != NULL && loop->after_fn(loop, loop->after_arg) != 0)
+        return -1;
+    return 1;
 }

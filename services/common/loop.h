@@ -35,6 +35,8 @@ void loop_cap_wait(loop_t *loop, int64_t wait_ms);
 /* Runs until a handler returns -1, loop_stop is called, or SIGINT/SIGTERM arrives.
  * Returns 0 on a signal or stop, -1 when a handler failed. */
 int loop_run(loop_t *loop);
+/* Runs for at most ms (a shutdown's drain): returns early on loop_stop or another signal. */
+int loop_run_for(loop_t *loop, int64_t ms);
 void loop_stop(loop_t *loop);
 
 /* The signal that stopped the loop (SIGINT, SIGTERM) or 0. */

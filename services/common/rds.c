@@ -190,16 +190,28 @@ int rds_appendargv(rds_t *r, int argc, const char **argv, const size_t *lens)
     return 0;
 }
 
-#define RDS_MAX_ARGS 64
+#define RDS_STACK_ARGS 64 /* arguments kept on the stack; more are allocated */
 
 int rds_append_fcall(rds_t *r, const char *function, int argc, const char **argv,
                      const size_t *lens)
 {
-    const char *args[RDS_MAX_ARGS + 3];
-    size_t lengths[RDS_MAX_ARGS + 3];
+    const char *stack_args[RDS_STACK_ARGS + 3];
+    size_t stack_lens[RDS_STACK_ARGS + 3];
+    const char **args = stack_args;
+    size_t *lengths = stack_lens;
+    int rc;
 
-    if (argc > RDS_MAX_ARGS)
+    if (argc < 0 || argc > 1000000)
         return -1;
+    if (argc > RDS_STACK_ARGS) {
+        args = malloc(sizeof(*args) * (size_t)(argc + 3));
+        lengths = malloc(sizeof(*lengths) * (size_t)(argc + 3));
+        if (args == NULL || lengths == NULL) {
+            free(args);
+            free(lengths);
+            return -1;
+        }
+    }
     args[0] = "FCALL";
     lengths[0] = 5;
     args[1] = function;
@@ -210,7 +222,12 @@ int rds_append_fcall(rds_t *r, const char *function, int argc, const char **argv
         args[i + 3] = argv[i];
         lengths[i + 3] = lens != NULL ? lens[i] : strlen(argv[i]);
     }
-    return rds_appendargv(r, argc + 3, args, lengths);
+    rc = rds_appendargv(r, argc + 3, args, lengths);
+    if (args != stack_args) {
+        free(args);
+        free(lengths);
+    }
+    return rc;
 }
 
 redisReply *rds_read(rds_t *r)

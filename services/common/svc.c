@@ -402,9 +402,16 @@ int svc_run(svc_t *svc)
     int rc = loop_run(svc->loop);
 
     log_msg(LOG_INFO, "stopping", "signal=%d", loop_signal(svc->loop));
-    if (svc->pull != NULL && rds_ensure(svc->rds) == 0)
+    if (svc->pull != NULL && rds_ensure(svc->rds) == 0) {
+        /* leave the registry first, then keep handling what is already on its way here for
+         * a moment: producers drop this endpoint at their next heartbeat. A second signal
+         * ends the drain at once; whatever is left is redelivered from the outbox. */
         peers_unregister(svc->rds, svc->cfg.tier, svc_stages[svc->opts.consumes],
                          svc->endpoint);
+        if (rc == 0 && loop_signal(svc->loop) != 0)
+            rc = loop_run_for(svc->loop, svc->cfg.heartbeat_ms * 2);
+        log_msg(LOG_INFO, "stopped", "drained=1");
+    }
     return rc == 0 ? 0 : 1;
 }
 

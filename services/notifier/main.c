@@ -302,6 +302,36 @@ static int notifier_after(loop_t *loop, void *arg)
     return 0;
 }
 
+/* At shutdown (after the drain): hand back leased notifications not delivered yet. */
+static void notifier_release(notifier_t *nt)
+{
+    const config_t *cfg = svc_cfg(nt->svc);
+    const char **argv = calloc(3 + NOTIFIER_QUEUE + (size_t)nt->n_slots, sizeof(char *));
+    char now[24];
+    redisReply *rep;
+    int n = 3;
+
+    if (argv == NULL || rds_ensure(svc_rds(nt->svc)) != 0) {
+        free(argv);
+        return;
+    }
+    snprintf(now, sizeof(now), "%lld", (long long)svc_now(nt->svc));
+    argv[0] = cfg->tier;
+    argv[1] = now;
+    argv[2] = svc_instance(nt->svc);
+    for (size_t i = 0; i < nt->count; i++)
+        argv[n++] = nt->queue[(nt->head + i) % NOTIFIER_QUEUE].nid;
+    for (int i = 0; i < nt->n_slots; i++)
+        if (nt->inflight[i].body != NULL)
+            argv[n++] = nt->inflight[i].nid;
+    if (n > 3 && rds_append_fcall(svc_rds(nt->svc), "notify_release", n, argv, NULL) == 0 &&
+        (rep = rds_read(svc_rds(nt->svc))) != NULL) {
+        log_msg(LOG_INFO, "notify.handed_back", "count=%lld", rep->integer);
+        freeReplyObject(rep);
+    }
+    free(argv);
+}
+
 int main(int argc, char **argv)
 {
     notifier_t nt = {0};
@@ -337,6 +367,7 @@ int main(int argc, char **argv)
     nt.m_latency = metrics_add(svc_metrics(nt.svc), METRIC_HISTOGRAM, "rexian_webhook_ms",
                                "Webhook round trip, milliseconds");
     rc = svc_run(nt.svc);
+    notifier_release(&nt);
 out:
     for (size_t i = 0; nt.queue != NULL && i < NOTIFIER_QUEUE; i++)
         notifier_job_free(&nt.queue[i]);

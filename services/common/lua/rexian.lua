@@ -634,6 +634,24 @@ redis.register_function('notify_lease', function(_, a)
     return out
 end)
 
+-- notify_release: ARGV tag, now, src, id... A notifier that stops hands back what it leased
+-- and did not finish: due at once for any other instance. Returns how many.
+redis.register_function('notify_release', function(_, a)
+    local tag, now, src = a[1], tonumber(a[2]), a[3]
+    local ob = key(tag, 'ob', 'notifier')
+    local lk = key(tag, 'ob', 'notifier', 'l')
+    local n = 0
+    for i = 4, #a do
+        local held = redis.call('HGET', lk, a[i])
+        if held and string.match(held, '^(.*)|') == src then
+            redis.call('ZADD', ob, 'XX', now, a[i])
+            redis.call('HDEL', lk, a[i])
+            n = n + 1
+        end
+    end
+    return n
+end)
+
 -- notify_result: ARGV tag, nid, now, src, ticket, ok(1|0), http status, error, waits (the
 -- backoff after attempt 1, 2, ... in ms, comma-separated), max_attempts, endpoint. Records the
 -- attempt on the ticket; delivered -> done; failed -> retried after the wait for this attempt,
