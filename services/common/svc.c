@@ -32,7 +32,7 @@ struct svc_t {
     uint64_t bad_frames;             /* for rate-limited logging */
     uint64_t redis_failures;         /* for rate-limited logging */
     /* metric ids */
-    int m_in, m_bad, m_redelivered, m_dead, m_redis_err, m_send_skip, m_latency, m_outbox,
+    int m_in, m_bad, m_redelivered, m_dead, m_redis_err, m_send_skip, m_latency, m_outbox, m_dl_now,
         m_peers[STAGE_COUNT], m_redis_up, m_batches;
 };
 
@@ -222,13 +222,19 @@ static int svc_on_heartbeat(loop_t *loop, void *arg)
         metrics_set(svc->metrics, svc->m_peers[s], peers_count(svc->peers[s]));
     }
     if (svc->opts.consumes >= 0) {
-        char key[96];
-        redisReply *rep;
-        snprintf(key, sizeof(key), "{%s}:ob:%s", svc->cfg.tier, svc_stages[svc->opts.consumes]);
-        rep = rds_cmd(svc->rds, "ZCARD %s", key);
-        if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
-            metrics_set(svc->metrics, svc->m_outbox, (double)rep->integer);
-        freeReplyObject(rep);
+        const char *stage = svc_stages[svc->opts.consumes];
+        redisReply *a, *b;
+        if (rds_append(svc->rds, "ZCARD {%s}:ob:%s", svc->cfg.tier, stage) == 0 &&
+            rds_append(svc->rds, "HLEN {%s}:dl:%s", svc->cfg.tier, stage) == 0) {
+            a = rds_read(svc->rds);
+            b = rds_read(svc->rds);
+            if (a != NULL && a->type == REDIS_REPLY_INTEGER)
+                metrics_set(svc->metrics, svc->m_outbox, (double)a->integer);
+            if (b != NULL && b->type == REDIS_REPLY_INTEGER)
+                metrics_set(svc->metrics, svc->m_dl_now, (double)b->integer);
+            freeReplyObject(a);
+            freeReplyObject(b);
+        }
     }
     return 0;
 }
@@ -301,11 +307,17 @@ static void svc_metrics_init(svc_t *svc)
     svc->m_redis_up = metrics_add(m, METRIC_GAUGE, "rexian_redis_up",
                                   "1 when the Redis connection is up");
     svc->m_outbox = -1;
+    svc->m_dl_now = -1;
     if (svc->opts.consumes >= 0) {
         snprintf(name, sizeof(name), "rexian_outbox_depth{stage=\"%s\"}",
                  svc_stages[svc->opts.consumes]);
         svc->m_outbox = metrics_add(m, METRIC_GAUGE, name,
                                     "Records waiting in the stage's outbox (Redis)");
+        snprintf(name, sizeof(name), "rexian_dead_letters{stage=\"%s\"}",
+                 svc_stages[svc->opts.consumes]);
+        svc->m_dl_now = metrics_add(m, METRIC_GAUGE, name,
+                                    "Dead letters waiting for an operator (rexianctl "
+                                    "deadletters)");
     }
     for (int s = 0; s < STAGE_COUNT; s++) {
         svc->m_peers[s] = -1;

@@ -40,6 +40,7 @@ typedef struct ctl_opt_t {
 
 #define CTL_NEED_UNIT "(a unit code, e.g. urban-management)"
 #define CTL_NEED_TIME "(a time like 2026-12-01T17:30, Beijing time)"
+#define CTL_KINDS "township|department|utility|other"
 
 static const ctl_opt_t ctl_opts[] = {
     CTL_STR(CTL_CMD_CREATE, "--phone", phone),
@@ -55,6 +56,24 @@ static const ctl_opt_t ctl_opts[] = {
     /* the server checks the real page limits; here only that it is a number */
     CTL_INT(CTL_CMD_LIST, "--limit", limit, 1, 1000000),
     CTL_INT(CTL_CMD_LIST, "--offset", offset, 0, 1000000),
+    CTL_STR(CTL_CMD_METRICS, "--period", period),
+    CTL_STR(CTL_CMD_METRICS, "--day", day),
+    CTL_STR(CTL_CMD_METRICS, "--from", from),
+    CTL_STR(CTL_CMD_METRICS, "--to", to),
+    CTL_STR(CTL_CMD_METRICS, "--unit", unit),
+    CTL_ENUM(CTL_CMD_METRICS, "--kind", kind, NULL, CTL_KINDS),
+    CTL_FLAG(CTL_CMD_METRICS, "--recompute", recompute),
+    CTL_FLAG(CTL_CMD_METRICS, "--orders", orders),
+    CTL_STR(CTL_CMD_METRICS, "--metric", metric),
+    CTL_NEED(CTL_CMD_REPORT, "--period", period, "(the month, e.g. 2025-01)"),
+    CTL_ENUM(CTL_CMD_REPORT, "--format", format, NULL, "csv|json|table"),
+    CTL_STR(CTL_CMD_CLAIMS, "--unit", unit),
+    CTL_STR(CTL_CMD_CLAIMS, "--supervisor", supervisor),
+    CTL_ENUM(CTL_CMD_CLAIMS, "--status", status, NULL, "pending|accepted|rejected"),
+    /* the calendar module judges times and spans: due checks them before anything else */
+    CTL_NEED(CTL_CMD_DUE, "--from", from, "(the start, e.g. 2025-01-24T10:00, Beijing time)"),
+    CTL_NEED(CTL_CMD_DUE, "--add", add, "(a span, e.g. 5wd, 72h, 4wh or 13wd+next)"),
+    CTL_STR(CTL_CMD_DUE, "--calendar", calendar),
 
     /* Steps. Reasons come from the tier's configured lists, so the server checks them; the
      * fixed vocabularies are checked here too, for an answer before anything is sent. */
@@ -103,18 +122,45 @@ static const ctl_opt_t ctl_opts[] = {
     CTL_NEED(CTL_CMD_MERGE, "--into", into, "(the open order it repeats)"),
     CTL_STR(CTL_CMD_MERGE, "--note", note),
     CTL_REV(CTL_CMD_MERGE),
+    CTL_NEED(CTL_CMD_PAUSE, "--reason", reason, "(why the clocks stop)"),
+    CTL_REV(CTL_CMD_PAUSE),
+    CTL_STR(CTL_CMD_RESUME, "--note", note),
+    CTL_REV(CTL_CMD_RESUME),
+    CTL_NEED(CTL_CMD_EXPLAIN, "--text", text, "(the explanation, '-' reads stdin)"),
+    CTL_EVIDENCE(CTL_CMD_EXPLAIN),
+    CTL_REV(CTL_CMD_EXPLAIN),
+    CTL_ENUM(CTL_CMD_CLAIM, "--kind", kind, "(unreasonable or rating)", "unreasonable|rating"),
+    CTL_NEED(CTL_CMD_CLAIM, "--reason", reason, "(one of the configured claim reasons)"),
+    CTL_NEED(CTL_CMD_CLAIM, "--text", text, "(the unit's case, '-' reads stdin)"),
+    CTL_EVIDENCE(CTL_CMD_CLAIM),
+    CTL_REV(CTL_CMD_CLAIM),
+    /* required too: checked in ctl_check_complete, as it is a number */
+    CTL_INT(CTL_CMD_RULE, "--claim", claim, 1, CTL_CLAIMS_MAX),
+    CTL_ENUM(CTL_CMD_RULE, "--decision", decision, "(accept or reject)", "accept|reject"),
+    CTL_NEED(CTL_CMD_RULE, "--reason", reason, "(why, for the record)"),
+    CTL_REV(CTL_CMD_RULE),
 };
 
 #define CTL_NOPTS (sizeof(ctl_opts) / sizeof(ctl_opts[0]))
 
 static const char *const ctl_cmd_names[CTL_CMD_COUNT] = {
-    "", "ping", "create", "show", "list", "resolve", "reject", "dispatch", "ack", "return",
-    "review-return", "subdispatch", "extend", "decide-extension", "reply", "rate", "close",
-    "merge"};
+    "", "ping", "create", "show", "list", "metrics", "report", "claims", "overdue", "due",
+    "resolve", "reject", "dispatch", "ack", "return", "review-return", "subdispatch", "extend",
+    "decide-extension", "reply", "rate", "close", "merge", "pause", "resume", "explain", "claim",
+    "rule"};
 
-#define CTL_CMD_LIST_TEXT "ping, create, show, list, resolve, reject, dispatch, ack, return, " \
-                          "review-return, subdispatch, extend, decide-extension, reply, rate, " \
-                          "close, merge"
+#define CTL_CMD_LIST_TEXT "ping, create, show, list, metrics, report, claims, overdue, due, "     \
+                          "resolve, reject, dispatch, ack, return, review-return, subdispatch, " \
+                          "extend, decide-extension, reply, rate, close, merge, pause, resume, " \
+                          "explain, claim, rule"
+
+/* The counters of GET /v1/metrics (services/intake/report.c), in its order. */
+static const char *const ctl_metric_names[] = {
+    "received", "dispatched", "acknowledged", "ack_on_time", "returned", "reopened", "overdue",
+    "escalated", "due", "closed", "closed_on_time", "rated_satisfied",
+    "rated_basically_satisfied", "rated_unsatisfied", "rated_unreachable",
+    "excluded_satisfied", "excluded_basically_satisfied", "excluded_unsatisfied",
+    "excluded_unreachable", "claims", "claims_accepted", "claims_rejected", NULL};
 
 static const char ctl_help_overview[] =
     "usage: rexianctl [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
@@ -143,6 +189,23 @@ static const char ctl_help_overview[] =
     "  rate              callback: the follow-up call's rating (unsatisfied reopens)\n"
     "  close             supervisor: close an open order\n"
     "  merge             dispatcher or operator: a repeat request joins an open order\n"
+    "  pause             lead unit or supervisor: stop the clocks (e.g. waiting for the caller)\n"
+    "  resume            the clocks go on; the paused time does not count\n"
+    "  explain           unit: its side of the story with evidence, kept on the order\n"
+    "  claim             lead unit: an unreasonable request or an unfair rating, for a ruling\n"
+    "  rule              supervisor: accept or reject a claim (accepted: the order's ratings\n"
+    "                    leave the unit's satisfaction rate)\n"
+    "\n"
+    "Scores and audit (supervisor, dispatcher or admin token):\n"
+    "  metrics   a period's counters and rates per unit, by kind and for the tier;\n"
+    "            --recompute checks them against the timelines, --orders lists the orders\n"
+    "            behind one number\n"
+    "  report    the monthly circular: one row per unit, ranked, as a table, csv or json\n"
+    "  claims    units' claims and the supervisors' rulings\n"
+    "  overdue   every stage overdue now, by unit, with escalations\n"
+    "\n"
+    "Offline (no server):\n"
+    "  due       a deadline from the working calendar, e.g. due --from 2025-01-24T10:00 --add 5wd\n"
     "\n"
     "Global options (before the command):\n"
     "  --url URL          the service, default $REXIAN_URL, else " CTL_DEFAULT_URL "\n"
@@ -157,9 +220,10 @@ static const char ctl_help_overview[] =
     "Times print as Beijing time (+08:00). Answers above 4 MiB are refused.\n"
     "\n"
     "Exit status:\n"
-    "  0  done (ping: the service is ok)\n"
+    "  0  done (ping: the service is ok; metrics --recompute: the counters agree)\n"
     "  1  the server answered with an error (its code and message go to stderr), the answer\n"
-    "     was unusable, or ping found the service degraded\n"
+    "     was unusable, ping found the service degraded, metrics --recompute found\n"
+    "     differences, or due could not read the calendar\n"
     "  2  usage error\n"
     "  3  cannot connect, or no answer within --timeout\n"
     "\n"
@@ -238,6 +302,122 @@ static const char ctl_help_list[] =
     "\n"
     "Example:\n"
     "  rexianctl list --status pending_dispatch --limit 50 --offset 50\n";
+
+#define CTL_HELP_PERIOD                                                                        \
+    "  --period YYYY-MM    a month, e.g. 2025-01 (default: the current month, Beijing time)\n" \
+    "  --day YYYY-MM-DD    one day\n"                                                          \
+    "  --from D --to D     the days from D to D, both included (at most 400 days)\n"
+
+static const char ctl_help_metrics[] =
+    "usage: rexianctl [GLOBAL OPTIONS] metrics [PERIOD] [--unit U] [--kind K]\n"
+    "       rexianctl [GLOBAL OPTIONS] metrics --recompute [PERIOD]\n"
+    "       rexianctl [GLOBAL OPTIONS] metrics --orders --unit U --metric M [PERIOD]\n"
+    "\n"
+    "How the units did in a period (GET /v1/metrics; supervisor, dispatcher or admin token):\n"
+    "one row per unit with its counts, rates and flags, then the tier and each kind of unit.\n"
+    "Every number comes from the orders' timelines, counted on the day (Beijing time) its\n"
+    "entry was written.\n"
+    "\n"
+    "Columns: RECV received, DISP dispatched, ACK acknowledged by the lead, ACK%\n"
+    "acknowledged on time / acknowledged, DUE close deadlines that fell due or were met,\n"
+    "CLOSED closed (ON-TIME% closed on time / due, CLOSE% closed / due), RATED follow-up\n"
+    "ratings (unreachable included), EXCL ratings left out by an accepted claim, SAT%\n"
+    "(basically) satisfied / rated without the excluded ones, SAT%ALL the same with them,\n"
+    "OVERDUE stages overdue, ESC escalations, RET returns, REOPEN reopened orders, CLAIMS\n"
+    "claims filed/accepted/rejected, FLAGS what falls under the tier's thresholds. Orders\n"
+    "are received before they have a unit, so RECV counts for the tier only. A rate with\n"
+    "nothing to count shows '-'.\n"
+    "\n"
+    "Options:\n"
+    CTL_HELP_PERIOD
+    "  --unit U            only this unit\n"
+    "  --kind K            only units of this kind: township, department, utility or other\n"
+    "  --recompute         count again from every order's timeline and compare with the live\n"
+    "                      counters; prints whether they agree, how many orders and counters\n"
+    "                      were checked, and every difference; exits 1 when they differ\n"
+    "  --orders            the orders behind one number, one id a line (with --unit, '*' for\n"
+    "                      the whole tier, and --metric)\n"
+    "  --metric M          the counter: received, dispatched, acknowledged, ack_on_time,\n"
+    "                      returned, reopened, overdue, escalated, due, closed, closed_on_time,\n"
+    "                      rated_satisfied, rated_basically_satisfied, rated_unsatisfied,\n"
+    "                      rated_unreachable, excluded_satisfied, excluded_basically_satisfied,\n"
+    "                      excluded_unsatisfied, excluded_unreachable, claims, claims_accepted,\n"
+    "                      claims_rejected\n"
+    "\n"
+    "Examples:\n"
+    "  rexianctl metrics --period 2025-01 --kind township\n"
+    "  rexianctl metrics --day 2025-01-24 --unit urban-management\n"
+    "  rexianctl metrics --recompute --from 2025-01-01 --to 2025-03-31\n"
+    "  rexianctl metrics --orders --unit urban-management --metric rated_unsatisfied\n";
+
+static const char ctl_help_report[] =
+    "usage: rexianctl [GLOBAL OPTIONS] report --period YYYY-MM [--format csv|json|table]\n"
+    "\n"
+    "The monthly circular (通报) from GET /v1/metrics?period=YYYY-MM (supervisor, dispatcher\n"
+    "or admin token): one row per unit with its name, kind, counts and rates, its rank by\n"
+    "satisfaction (units with no rating have none) and its flags, best first.\n"
+    "\n"
+    "Options:\n"
+    "  --period YYYY-MM    the month (required)\n"
+    "  --format F          table (default: aligned columns for a terminal), csv (a header\n"
+    "                      line, then one line per unit, quoted as RFC 4180 says; rates are\n"
+    "                      percentages with two decimals, empty when there is nothing to\n"
+    "                      count; flags joined by '; ') or json (the server's answer)\n"
+    "\n"
+    "Examples:\n"
+    "  rexianctl report --period 2025-01\n"
+    "  rexianctl report --period 2025-01 --format csv > 2025-01.csv\n";
+
+static const char ctl_help_claims[] =
+    "usage: rexianctl [GLOBAL OPTIONS] claims [--unit U] [--supervisor NAME] [--status S]\n"
+    "\n"
+    "Units' claims and the supervisors' rulings, newest first (GET /v1/claims; supervisor,\n"
+    "dispatcher or admin token): ticket, claim number, unit, kind, reason, status, when it\n"
+    "was filed, who ruled and when, and the ruling's reason.\n"
+    "\n"
+    "Options:\n"
+    "  --unit U            only this unit's claims\n"
+    "  --supervisor NAME   only the rulings of this token name (e.g. t-supervisor)\n"
+    "  --status S          pending, accepted or rejected\n"
+    "\n"
+    "Example:\n"
+    "  rexianctl claims --status pending\n";
+
+static const char ctl_help_overdue[] =
+    "usage: rexianctl [GLOBAL OPTIONS] overdue\n"
+    "\n"
+    "Every stage overdue now (GET /v1/overdue; supervisor, dispatcher or admin token), by\n"
+    "unit: how many are overdue and escalated, then each order with its stage (ack, reply,\n"
+    "close), due time, status and when it was escalated.\n"
+    "\n"
+    "Example:\n"
+    "  rexianctl overdue\n";
+
+static const char ctl_help_due[] =
+    "usage: rexianctl due --from TIME --add SPAN [--calendar DIR]\n"
+    "\n"
+    "The deadline the working calendar gives, computed here without a server: prints the due\n"
+    "time (Beijing time, +08:00), then 'provisional' when a year it depends on has no\n"
+    "calendar file (Monday to Friday were taken as working days). --json prints\n"
+    "{from, add, due, due_ms, provisional}.\n"
+    "\n"
+    "Options:\n"
+    "  --from TIME         the start, e.g. 2025-01-24T10:00 (Beijing time) or with an offset,\n"
+    "                      2025-01-24T02:00:00Z (required)\n"
+    "  --add SPAN          a count, a unit, optionally +next (required): m, h, d calendar\n"
+    "                      time; wd working days (due at the close of office hours); wh working\n"
+    "                      hours; +next counts from the next day, e.g. 3d, 72h, 5wd, 4wh,\n"
+    "                      13wd+next\n"
+    "  --calendar DIR      the folder of YYYY.conf files (default: $REXIAN_CALENDAR, else\n"
+    "                      deploy/calendar under the current directory)\n"
+    "\n"
+    "Exit status: 0 done, 1 the calendar cannot be read (or has no YYYY.conf file), 2 a bad\n"
+    "time or span.\n"
+    "\n"
+    "Examples:\n"
+    "  rexianctl due --from 2025-01-24T10:00 --add 5wd\n"
+    "  2025-02-07T17:30:00+08:00\n"
+    "  rexianctl due --from 2027-03-01T09:00 --add 13wd+next --calendar /etc/rexian/calendar\n";
 
 /* What every step's help ends with. */
 #define CTL_HELP_TAIL                                                                         \
@@ -455,12 +635,97 @@ static const char ctl_help_merge[] =
     "Example:\n"
     "  rexianctl merge BX-20261125-000124 --into BX-20261125-000123 --note '同一路灯'\n";
 
+static const char ctl_help_pause[] =
+    "usage: rexianctl [GLOBAL OPTIONS] pause ID --reason TEXT [--rev N]\n"
+    "\n"
+    "Stops the order's running clocks (ack, reply, close), e.g. while waiting for the caller\n"
+    "(lead unit, supervisor or admin token; dispatched or acknowledged). resume starts them\n"
+    "again with their deadlines moved by the time paused.\n"
+    "\n"
+    "Options:\n"
+    "  --reason TEXT       why, up to 1000 bytes (required)\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl pause BX-20261125-000123 --reason '等待来电人提供地址'\n";
+
+static const char ctl_help_resume[] =
+    "usage: rexianctl [GLOBAL OPTIONS] resume ID [--note TEXT] [--rev N]\n"
+    "\n"
+    "Starts the paused clocks again; the paused time is not counted against the unit (lead\n"
+    "unit, operator, supervisor or admin token).\n"
+    "\n"
+    "Options:\n"
+    "  --note TEXT         what changed, up to 1000 bytes\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl resume BX-20261125-000123 --note '来电人已补充地址'\n";
+
+static const char ctl_help_explain[] =
+    "usage: rexianctl [GLOBAL OPTIONS] explain ID --text TEXT [--evidence NAME[,HASH[,URL]]]...\n"
+    "\n"
+    "A unit's explanation (情况说明) with its evidence, kept on the order's timeline for good,\n"
+    "for supervisors and later complaints (unit token; the lead or a co-handler; dispatched,\n"
+    "acknowledged, returned, replied or closed). The status does not change.\n"
+    "\n"
+    "Options:\n"
+    "  --text TEXT         the explanation, up to 4000 bytes (required); '-' reads stdin\n"
+    "  --evidence NAME[,HASH[,URL]]\n"
+    "                      a piece of evidence, as for reply; repeat for more, at most 10\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl explain BX-20261125-000123 --text '低保取消系因存款超标，已当面解释政策' \\\n"
+    "      --evidence 审核表.pdf,sha256:cd34\n";
+
+static const char ctl_help_claim[] =
+    "usage: rexianctl [GLOBAL OPTIONS] claim ID --kind K --reason R --text TEXT [OPTIONS]\n"
+    "\n"
+    "The lead unit asks a supervisor to rule that the request was unreasonable or that the\n"
+    "rating was not about its work (unit token of the lead; dispatched, acknowledged,\n"
+    "returned, replied or closed). One claim waits at a time, at most 10 per order. Prints\n"
+    "'ID STATUS claim N (rev R)': N is the number to rule on. An accepted claim takes the\n"
+    "order's ratings out of the unit's satisfaction rate.\n"
+    "\n"
+    "Options:\n"
+    "  --kind K            unreasonable or rating (required)\n"
+    "  --reason R          one of the tier's claim reasons (required); by default\n"
+    "                      unreasonable_request, policy_beyond_unit, misunderstanding_explained,\n"
+    "                      repeated_without_new_facts, rating_not_about_unit\n"
+    "  --text TEXT         the unit's case, up to 4000 bytes (required); '-' reads stdin\n"
+    "  --evidence NAME[,HASH[,URL]]\n"
+    "                      a piece of evidence, as for reply; repeat for more, at most 10\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl claim BX-20261125-000123 --kind rating --reason rating_not_about_unit \\\n"
+    "      --text '来电人不满的是低保政策本身' --evidence 政策文件.pdf\n";
+
+static const char ctl_help_rule[] =
+    "usage: rexianctl [GLOBAL OPTIONS] rule ID --claim N --decision D --reason TEXT [--rev N]\n"
+    "\n"
+    "A supervisor rules on a unit's claim (supervisor or admin token); the ruling, who made\n"
+    "it and why are kept for audit (see claims), and the unit is told. Accepting takes the\n"
+    "order's ratings out of the unit's satisfaction rate.\n"
+    "\n"
+    "Options:\n"
+    "  --claim N           the claim's number on the order, 1 to 10 (required)\n"
+    "  --decision D        accept or reject (required)\n"
+    "  --reason TEXT       why, up to 1000 bytes (required)\n"
+    CTL_HELP_TAIL
+    "\n"
+    "Example:\n"
+    "  rexianctl rule BX-20261125-000123 --claim 1 --decision accept --reason '证据充分'\n";
+
 /* Help by command, in ctl_cmd_t order; the overview for CTL_CMD_NONE. */
 static const char *const ctl_helps[CTL_CMD_COUNT] = {
     ctl_help_overview, ctl_help_ping, ctl_help_create, ctl_help_show, ctl_help_list,
+    ctl_help_metrics, ctl_help_report, ctl_help_claims, ctl_help_overdue, ctl_help_due,
     ctl_help_resolve, ctl_help_reject, ctl_help_dispatch, ctl_help_ack, ctl_help_return,
     ctl_help_review_return, ctl_help_subdispatch, ctl_help_extend, ctl_help_decide_extension,
-    ctl_help_reply, ctl_help_rate, ctl_help_close, ctl_help_merge};
+    ctl_help_reply, ctl_help_rate, ctl_help_close, ctl_help_merge, ctl_help_pause,
+    ctl_help_resume, ctl_help_explain, ctl_help_claim, ctl_help_rule};
 
 const char *ctl_args_cmd_name(ctl_cmd_t cmd)
 {
@@ -479,6 +744,11 @@ const char *ctl_args_help(ctl_cmd_t cmd)
 int ctl_args_is_step(ctl_cmd_t cmd)
 {
     return cmd >= CTL_CMD_RESOLVE && cmd < CTL_CMD_COUNT;
+}
+
+const char *const *ctl_args_metrics(void)
+{
+    return ctl_metric_names;
 }
 
 static ctl_cmd_t ctl_cmd_find(const char *word)
@@ -801,6 +1071,92 @@ static int ctl_positional(const char *arg, ctl_args_t *a, char err[CTL_ERR_MAX])
     return -EINVAL;
 }
 
+/* 1 when v has the shape of pattern, where 'D' is a digit and anything else stands for itself
+ * ("DDDD-DD"), with a month 01-12 and a day 01-31. */
+static int ctl_date_shape(const char *v, const char *pattern)
+{
+    size_t n = strlen(pattern);
+
+    if (strlen(v) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (pattern[i] == 'D' ? (v[i] < '0' || v[i] > '9') : v[i] != pattern[i])
+            return 0;
+    if (n >= 7 && (atoi(v + 5) < 1 || atoi(v + 5) > 12))
+        return 0;
+    return n < 10 || (atoi(v + 8) >= 1 && atoi(v + 8) <= 31);
+}
+
+/* metrics and report: one period, in the right shape; what goes with --recompute and
+ * --orders. */
+static int ctl_check_period(const ctl_args_t *a, char err[CTL_ERR_MAX])
+{
+    const char *cmd = ctl_args_cmd_name(a->cmd);
+    int periods = (a->period != NULL) + (a->day != NULL) + (a->from != NULL || a->to != NULL);
+    int known = 0;
+
+    if (a->period != NULL && !ctl_date_shape(a->period, "DDDD-DD")) {
+        snprintf(err, CTL_ERR_MAX, "--period '%.40s' must be a month like 2025-01", a->period);
+        return -EINVAL;
+    }
+    if (a->cmd == CTL_CMD_REPORT)
+        return 0;
+    if (periods > 1) {
+        snprintf(err, CTL_ERR_MAX, "%s takes one period: --period YYYY-MM, --day YYYY-MM-DD, "
+                 "or --from YYYY-MM-DD --to YYYY-MM-DD", cmd);
+        return -EINVAL;
+    }
+    if ((a->from == NULL) != (a->to == NULL)) {
+        snprintf(err, CTL_ERR_MAX, "%s needs --to as well: the range's first and last dates, "
+                 "both included", a->from != NULL ? "--from" : "--from; --to");
+        return -EINVAL;
+    }
+    const char *const dates[] = {a->day, a->from, a->to};
+    const char *const names[] = {"--day", "--from", "--to"};
+    for (int i = 0; i < 3; i++) {
+        if (dates[i] != NULL && !ctl_date_shape(dates[i], "DDDD-DD-DD")) {
+            snprintf(err, CTL_ERR_MAX, "%s '%.40s' must be a date like 2025-01-24", names[i],
+                     dates[i]);
+            return -EINVAL;
+        }
+    }
+    if (a->from != NULL && strcmp(a->from, a->to) > 0) {
+        snprintf(err, CTL_ERR_MAX, "--to %s is before --from %s", a->to, a->from);
+        return -EINVAL;
+    }
+    if (a->recompute && a->orders) {
+        snprintf(err, CTL_ERR_MAX, "--recompute and --orders are separate questions: give one");
+        return -EINVAL;
+    }
+    if (a->recompute && (a->unit != NULL || a->kind != NULL || a->metric != NULL)) {
+        snprintf(err, CTL_ERR_MAX, "metrics --recompute checks every unit and counter: drop "
+                 "--unit, --kind and --metric");
+        return -EINVAL;
+    }
+    if (a->orders && (a->unit == NULL || a->metric == NULL)) {
+        snprintf(err, CTL_ERR_MAX, "metrics --orders needs --unit U (or '*' for the whole tier) "
+                 "and --metric M (the counter)");
+        return -EINVAL;
+    }
+    if (a->orders && a->kind != NULL) {
+        snprintf(err, CTL_ERR_MAX, "metrics --orders looks at one unit: drop --kind");
+        return -EINVAL;
+    }
+    if (a->metric != NULL && !a->orders) {
+        snprintf(err, CTL_ERR_MAX, "--metric goes with --orders (the orders behind that "
+                 "counter); the table shows every counter");
+        return -EINVAL;
+    }
+    for (size_t i = 0; a->metric != NULL && ctl_metric_names[i] != NULL; i++)
+        known |= strcmp(a->metric, ctl_metric_names[i]) == 0;
+    if (a->metric != NULL && !known) {
+        snprintf(err, CTL_ERR_MAX, "--metric '%.40s' is not a counter (e.g. rated_unsatisfied, "
+                 "closed_on_time; 'rexianctl metrics --help' lists them all)", a->metric);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* What a complete command line needs beyond single options. */
 static int ctl_check_complete(const ctl_args_t *a, char err[CTL_ERR_MAX])
 {
@@ -812,6 +1168,11 @@ static int ctl_check_complete(const ctl_args_t *a, char err[CTL_ERR_MAX])
         snprintf(err, CTL_ERR_MAX, "%s needs a ticket id, e.g. rexianctl %s "
                  "BX-20261125-000123", cmd, cmd);
         return -EINVAL;
+    }
+    if (a->cmd == CTL_CMD_RULE && a->claim < 0) {
+        missing++;
+        o = (size_t)snprintf(err, CTL_ERR_MAX, "rule needs --claim N (the claim's number on the "
+                             "order, printed by claim and listed by claims)");
     }
     if (a->cmd == CTL_CMD_CREATE && (a->phone == NULL || a->text == NULL)) {
         snprintf(err, CTL_ERR_MAX, "create needs %s%s%s", a->phone == NULL ?
@@ -832,6 +1193,8 @@ static int ctl_check_complete(const ctl_args_t *a, char err[CTL_ERR_MAX])
     }
     if (missing > 0)
         return -EINVAL;
+    if (a->cmd == CTL_CMD_METRICS || a->cmd == CTL_CMD_REPORT)
+        return ctl_check_period(a, err);
     if (a->cmd == CTL_CMD_REVIEW_RETURN) {
         int redispatch = strcmp(a->decision, "redispatch") == 0;
         if (redispatch && a->unit == NULL) {
@@ -910,7 +1273,8 @@ static int ctl_parse_cmd(int argc, char *const argv[], int i, ctl_args_t *a,
 int ctl_args_parse(int argc, char *const argv[], const char *env_url, const char *env_token,
                    ctl_args_t *ret_args, char ret_err[CTL_ERR_MAX])
 {
-    ctl_args_t a = {.timeout_s = CTL_DEFAULT_TIMEOUT_S, .limit = -1, .offset = -1, .rev = -1};
+    ctl_args_t a = {.timeout_s = CTL_DEFAULT_TIMEOUT_S, .limit = -1, .offset = -1, .rev = -1,
+                    .claim = -1};
     int i;
 
     ret_err[0] = '\0';

@@ -10,13 +10,14 @@
 #define CTL_URL_MAX 2048         /* bytes of --url */
 #define CTL_TOKEN_MAX 256        /* bytes of --token (the server's limit too) */
 #define CTL_VALUE_MAX 65536      /* bytes of any other option value */
-#define CTL_ERR_MAX 256          /* buffer for a usage error, NUL included */
+#define CTL_ERR_MAX 512          /* buffer for a usage error, NUL included */
 #define CTL_CO_UNITS_MAX 4       /* --co-unit given at most this often (the server's limit too) */
 #define CTL_EVIDENCE_MAX 10      /* --evidence given at most this often (the server's limit too) */
 #define CTL_EVIDENCE_NAME_MAX 200 /* bytes of an evidence item's name (the server's limits) */
 #define CTL_EVIDENCE_HASH_MAX 128 /* ... of its hash */
 #define CTL_EVIDENCE_URL_MAX 512  /* ... of its URL */
 #define CTL_ID_MAX 64            /* bytes of a ticket id on the command line */
+#define CTL_CLAIMS_MAX 10        /* claims on one order (the server's limit too) */
 
 /* Exit codes, as documented in `rexianctl --help`. */
 #define CTL_EXIT_OK 0
@@ -30,6 +31,11 @@ typedef enum ctl_cmd_t {
     CTL_CMD_CREATE,   /* POST /v1/tickets */
     CTL_CMD_SHOW,     /* GET /v1/tickets/ID */
     CTL_CMD_LIST,     /* GET /v1/tickets?... */
+    CTL_CMD_METRICS,  /* GET /v1/metrics, /v1/metrics/recompute or /v1/metrics/orders */
+    CTL_CMD_REPORT,   /* the monthly circular from GET /v1/metrics?period= */
+    CTL_CMD_CLAIMS,   /* GET /v1/claims: claims and rulings */
+    CTL_CMD_OVERDUE,  /* GET /v1/overdue */
+    CTL_CMD_DUE,      /* a deadline from the working calendar, offline */
     /* lifecycle steps, POST /v1/tickets/ID/STEP; the command's name is the STEP */
     CTL_CMD_RESOLVE,          /* operator answers at first contact */
     CTL_CMD_REJECT,           /* operator declines the request */
@@ -44,6 +50,11 @@ typedef enum ctl_cmd_t {
     CTL_CMD_RATE,             /* follow-up call's rating */
     CTL_CMD_CLOSE,            /* supervisor closes */
     CTL_CMD_MERGE,            /* a repeat request joins an open order */
+    CTL_CMD_PAUSE,            /* lead unit or supervisor stops the clocks */
+    CTL_CMD_RESUME,           /* the clocks go on; the paused time is not counted */
+    CTL_CMD_EXPLAIN,          /* a unit's explanation with evidence, kept on the order */
+    CTL_CMD_CLAIM,            /* lead unit: an unreasonable request or an unfair rating */
+    CTL_CMD_RULE,             /* supervisor accepts or rejects a claim */
     CTL_CMD_COUNT             /* number of commands, not a command */
 } ctl_cmd_t;
 
@@ -76,26 +87,42 @@ typedef struct ctl_args_t {
     const char *name;      /* create: caller's name */
     const char *idem;      /* create: idempotency key */
     const char *id;        /* show and steps: ticket id (required) */
-    const char *unit;      /* list: unit code filter; dispatch, review-return, subdispatch: unit */
-    const char *status;    /* list: status filter */
+    const char *unit;      /* list, metrics, claims: unit filter; dispatch, review-return,
+                              subdispatch: the unit */
+    const char *status;    /* list: status filter; claims: pending, accepted, rejected */
     long limit;            /* list: page size, -1 for the server's default */
     long offset;           /* list: first item, -1 for the server's default */
     const char *answer;    /* resolve: the answer given to the caller */
-    const char *reason;    /* reject, return, review-return, extend, decide-extension, close */
-    const char *note;      /* reject, dispatch, return, subdispatch, merge */
+    const char *reason;    /* reject, return, review-return, extend, decide-extension, close,
+                              pause, claim (a configured reason), rule */
+    const char *note;      /* reject, dispatch, return, subdispatch, merge, resume */
     const char *co_units[CTL_CO_UNITS_MAX]; /* dispatch, review-return: co-handlers, in order */
     size_t n_co_units;     /* entries in co_units */
     const char *urgency;   /* dispatch: emergency, urgent, normal */
     int same_unit;         /* dispatch: back to the unit that returned it, knowingly */
-    const char *decision;  /* review-return: redispatch|reject; decide-extension: approve|refuse */
+    const char *decision;  /* review-return: redispatch|reject; decide-extension: approve|refuse;
+                              rule: accept|reject */
     const char *due;       /* subdispatch: the sub-unit's deadline (the server reads the time) */
     const char *until;     /* extend: the close deadline asked for */
-    ctl_evidence_t evidence[CTL_EVIDENCE_MAX]; /* reply: evidence references, in order */
+    ctl_evidence_t evidence[CTL_EVIDENCE_MAX]; /* reply, explain, claim: evidence, in order */
     size_t n_evidence;     /* entries in evidence */
     const char *rating;    /* rate: satisfied, basically_satisfied, unsatisfied, unreachable */
     const char *words;     /* rate: what the citizen said */
     const char *into;      /* merge: the open order this one joins */
     long rev;              /* steps: the revision the step is meant for, -1 when not given */
+    const char *kind;      /* claim: unreasonable|rating; metrics: a unit kind */
+    long claim;            /* rule: the claim's number on the order, -1 when not given */
+    const char *period;    /* metrics, report: a month YYYY-MM */
+    const char *day;       /* metrics: a date YYYY-MM-DD */
+    const char *from;      /* metrics: first date of a range; due: the start time */
+    const char *to;        /* metrics: last date of a range (included) */
+    int recompute;         /* metrics: compare the live counters with the timelines */
+    int orders;            /* metrics: the orders behind one counter */
+    const char *metric;    /* metrics --orders: the counter */
+    const char *format;    /* report: csv, json or table (NULL: table) */
+    const char *supervisor; /* claims: only the rulings of this token name */
+    const char *add;       /* due: the span, e.g. 5wd */
+    const char *calendar;  /* due: the calendar folder (NULL: REXIAN_CALENDAR or the default) */
 } ctl_args_t;
 
 /* Parses argv (argv[0] is the program). env_url and env_token are REXIAN_URL and
@@ -113,5 +140,9 @@ const char *ctl_args_cmd_name(ctl_cmd_t cmd);
 
 /* 1 when cmd is a lifecycle step (its name is the STEP of POST /v1/tickets/ID/STEP). */
 int ctl_args_is_step(ctl_cmd_t cmd);
+
+/* The counters of GET /v1/metrics in the server's order, a NULL-terminated list in static
+ * storage (the values --metric allows). */
+const char *const *ctl_args_metrics(void);
 
 #endif

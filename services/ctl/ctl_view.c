@@ -8,9 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#define CTL_TABLE_COLS 8    /* most columns a table has */
 #define CTL_NOTE_MAX 1024   /* bytes of one timeline entry's notes */
-#define CTL_TIME_TEXT 40    /* buffer for a shortened time */
 #define CTL_LABEL_WIDTH 12  /* columns of the labels in a ticket's header */
 #define CTL_LINE_MAX 1200   /* buffer for one composed "label  value" line of a ticket */
 #define CTL_BEIJING_S (8 * 3600) /* Beijing time's offset from UTC, no daylight saving */
@@ -162,18 +160,10 @@ static void ctl_block(FILE *out, const char *s, const char *indent)
 /* ---------------------------------------------------------------------------------------------
  * Tables */
 
-/* Rows of text cells printed with columns aligned by display width. */
-typedef struct ctl_table_t {
-    int ncols;                 /* columns in use */
-    const char *const *heads;  /* column titles, borrowed */
-    const int *caps;           /* widest each column may get; -1 = no limit (last column) */
-    char **cells;              /* row-major cells, owned; NULL cells print empty */
-    size_t nrows;              /* rows added */
-    size_t cap;                /* rows allocated */
-} ctl_table_t;
-
-static int ctl_table_add(ctl_table_t *t, const char *const *row)
+int ctl_view_table_add(ctl_view_table_t *t, const char *const *row)
 {
+    if (t->ncols < 1 || t->ncols > CTL_VIEW_TABLE_COLS)
+        return -EINVAL;
     if (t->nrows == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 16;
         char **c = realloc(t->cells, cap * (size_t)t->ncols * sizeof(*c));
@@ -195,10 +185,12 @@ static int ctl_table_add(ctl_table_t *t, const char *const *row)
     return 0;
 }
 
-static void ctl_table_print(FILE *out, const ctl_table_t *t, const char *indent)
+void ctl_view_table_print(FILE *out, const ctl_view_table_t *t, const char *indent)
 {
-    int width[CTL_TABLE_COLS];
+    int width[CTL_VIEW_TABLE_COLS];
 
+    if (t->ncols < 1 || t->ncols > CTL_VIEW_TABLE_COLS)
+        return;
     for (int c = 0; c < t->ncols; c++) {
         size_t w = ctl_view_width(t->heads[c]);
         for (size_t r = 0; r < t->nrows; r++) {
@@ -215,7 +207,14 @@ static void ctl_table_print(FILE *out, const ctl_table_t *t, const char *indent)
         for (int c = 0; c < t->ncols; c++) {
             const char *s = r == 0 ? t->heads[c] : t->cells[(r - 1) * (size_t)t->ncols + (size_t)c];
             int last = c == t->ncols - 1;
-            ctl_cell(out, s, last ? t->caps[c] : width[c], !last);
+            if (t->right != NULL && t->right[c]) {
+                /* numbers line up on their last digit */
+                for (size_t w = ctl_view_width(s); w < (size_t)width[c]; w++)
+                    fputc(' ', out);
+                ctl_cell(out, s, width[c], 0);
+            } else {
+                ctl_cell(out, s, last ? t->caps[c] : width[c], !last);
+            }
             if (!last)
                 fputs("  ", out);
         }
@@ -223,7 +222,7 @@ static void ctl_table_print(FILE *out, const ctl_table_t *t, const char *indent)
     }
 }
 
-static void ctl_table_free(ctl_table_t *t)
+void ctl_view_table_free(ctl_view_table_t *t)
 {
     for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++)
         free(t->cells[i]);
@@ -243,7 +242,7 @@ static const char *ctl_str(const json_t *obj, const char *key)
 
 /* "2026-02-24T17:30:00.250+08:00" -> "2026-02-24 17:30:00" (or "... 17:30" without seconds);
  * the offset is kept when it is not Beijing time's. Other text is copied as it is. */
-static const char *ctl_time(const char *s, int seconds, char buf[CTL_TIME_TEXT])
+const char *ctl_view_time(const char *s, int seconds, char buf[CTL_VIEW_TIME_MAX])
 {
     size_t keep = seconds ? 19 : 16;
     const char *rest;
@@ -251,13 +250,13 @@ static const char *ctl_time(const char *s, int seconds, char buf[CTL_TIME_TEXT])
     if (s == NULL)
         return NULL;
     if (strlen(s) < 19 || s[4] != '-' || s[10] != 'T' || s[13] != ':') {
-        snprintf(buf, CTL_TIME_TEXT, "%s", s);
+        snprintf(buf, CTL_VIEW_TIME_MAX, "%s", s);
         return buf;
     }
     rest = s + 19;
     if (*rest == '.')
         rest += strspn(rest + 1, "0123456789") + 1;
-    snprintf(buf, CTL_TIME_TEXT, "%.10s %.*s%s%.12s", s, (int)(keep - 11), s + 11,
+    snprintf(buf, CTL_VIEW_TIME_MAX, "%.10s %.*s%s%.12s", s, (int)(keep - 11), s + 11,
              *rest != '\0' && strcmp(rest, "+08:00") != 0 ? " " : "",
              strcmp(rest, "+08:00") != 0 ? rest : "");
     return buf;
@@ -270,7 +269,7 @@ static int ctl_looks_like_time(const char *s)
 
 /* Milliseconds since 1970 (as the store keeps times inside documents) as Beijing time,
  * "2026-11-25 10:00:00"; NULL when v is not such a number. */
-static const char *ctl_ms_time(const json_t *v, char buf[CTL_TIME_TEXT])
+const char *ctl_view_ms_time(const json_t *v, char buf[CTL_VIEW_TIME_MAX])
 {
     struct tm tm;
     time_t t;
@@ -279,7 +278,7 @@ static const char *ctl_ms_time(const json_t *v, char buf[CTL_TIME_TEXT])
     if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1e15)
         return NULL;
     t = (time_t)(json_number_value(v) / 1000) + CTL_BEIJING_S;
-    if (gmtime_r(&t, &tm) == NULL || strftime(buf, CTL_TIME_TEXT, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, CTL_VIEW_TIME_MAX, "%Y-%m-%d %H:%M:%S", &tm) == 0)
         return NULL;
     return buf;
 }
@@ -324,14 +323,14 @@ static void ctl_append_evidence(char *buf, size_t cap, size_t *o, const json_t *
  * by ',', numbers and booleans, other values as compact JSON. */
 static void ctl_append_value(char *buf, size_t cap, size_t *o, const json_t *v)
 {
-    char tb[CTL_TIME_TEXT];
+    char tb[CTL_VIEW_TIME_MAX];
 
     if (*o >= cap)
         return;
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
         *o += (size_t)snprintf(buf + *o, cap - *o, "%s",
-                               ctl_looks_like_time(s) ? ctl_time(s, 1, tb) : s);
+                               ctl_looks_like_time(s) ? ctl_view_time(s, 1, tb) : s);
     } else if (json_is_integer(v)) {
         *o += (size_t)snprintf(buf + *o, cap - *o, "%" JSON_INTEGER_FORMAT,
                                json_integer_value(v));
@@ -376,7 +375,7 @@ static int ctl_is_empty(const json_t *v)
 static void ctl_notes(const json_t *e, char buf[CTL_NOTE_MAX])
 {
     static const char *const known[] = {"at", "actor", "role", "what", "note", NULL};
-    char tb[CTL_TIME_TEXT];
+    char tb[CTL_VIEW_TIME_MAX];
     size_t o = 0;
     const char *key;
     json_t *v;
@@ -395,7 +394,7 @@ static void ctl_notes(const json_t *e, char buf[CTL_NOTE_MAX])
             o = CTL_NOTE_MAX - 1;
         if (strcmp(key, "evidence") == 0 && json_is_array(v))
             ctl_append_evidence(buf, CTL_NOTE_MAX, &o, v);
-        else if (strcmp(key, "until") == 0 && ctl_ms_time(v, tb) != NULL)
+        else if (strcmp(key, "until") == 0 && ctl_view_ms_time(v, tb) != NULL)
             o += (size_t)snprintf(buf + o, CTL_NOTE_MAX - o, "%s", tb);
         else
             ctl_append_value(buf, CTL_NOTE_MAX, &o, v);
@@ -473,13 +472,13 @@ static void ctl_view_reply(FILE *out, const json_t *t)
 {
     const char *text = ctl_str(t, "reply_text");
     const json_t *ev = json_object_get(t, "reply_evidence"), *item;
-    char tb[CTL_TIME_TEXT], buf[CTL_LINE_MAX];
+    char tb[CTL_VIEW_TIME_MAX], buf[CTL_LINE_MAX];
     size_t i;
 
     if (text == NULL || *text == '\0')
         return;
     if (ctl_str(t, "replied_at") != NULL)
-        fprintf(out, "\nReply (%s)\n", ctl_time(ctl_str(t, "replied_at"), 1, tb));
+        fprintf(out, "\nReply (%s)\n", ctl_view_time(ctl_str(t, "replied_at"), 1, tb));
     else
         fputs("\nReply\n", out);
     ctl_block(out, text, "  ");
@@ -500,7 +499,7 @@ static void ctl_view_handling(FILE *out, const json_t *t)
                                        "closed_at", "merged_into", "merged", NULL};
     const char *status = ctl_or(ctl_str(t, "status")), *key;
     const json_t *v;
-    char tb[CTL_TIME_TEXT], tb2[CTL_TIME_TEXT];
+    char tb[CTL_VIEW_TIME_MAX], tb2[CTL_VIEW_TIME_MAX];
     /* the return window matters only while the unit can still return the order */
     int window = strcmp(status, "dispatched") == 0 || strcmp(status, "acknowledged") == 0;
     int any = window && ctl_has(t, "return_due");
@@ -511,38 +510,38 @@ static void ctl_view_handling(FILE *out, const json_t *t)
     if (!any)
         return;
     fputs("\nHandling\n", out);
-    ctl_field(out, "acked", ctl_time(ctl_str(t, "ack_at"), 1, tb));
+    ctl_field(out, "acked", ctl_view_time(ctl_str(t, "ack_at"), 1, tb));
     json_object_foreach((json_t *)json_object_get(t, "co_acks"), key, v)
-        ctl_fieldf(out, "co-acked", "%s  %s", key, ctl_or(ctl_ms_time(v, tb)));
+        ctl_fieldf(out, "co-acked", "%s  %s", key, ctl_or(ctl_view_ms_time(v, tb)));
     if (window)
-        ctl_field(out, "return by", ctl_time(ctl_str(t, "return_due"), 1, tb));
+        ctl_field(out, "return by", ctl_view_time(ctl_str(t, "return_due"), 1, tb));
     if (ctl_has(t, "returned_by"))
         ctl_fieldf(out, "returned", "by %s: %s%s%s%s", ctl_str(t, "returned_by"),
                    ctl_or(ctl_str(t, "return_reason")), ctl_has(t, "return_note") ? " (" : "",
                    ctl_or(ctl_str(t, "return_note")), ctl_has(t, "return_note") ? ")" : "");
     json_array_foreach(json_object_get(t, "subs"), i, v)
         ctl_fieldf(out, "sub", "%s, due %s, from %s: %s", ctl_or(ctl_str(v, "unit")),
-                   ctl_or(ctl_ms_time(json_object_get(v, "due"), tb)), ctl_or(ctl_str(v, "by")),
+                   ctl_or(ctl_view_ms_time(json_object_get(v, "due"), tb)), ctl_or(ctl_str(v, "by")),
                    ctl_or(ctl_str(v, "note")));
     if (ctl_has(t, "extension_state"))
         ctl_fieldf(out, "extension", "%s, until %s%s%s", ctl_str(t, "extension_state"),
-                   ctl_or(ctl_time(ctl_str(t, "extension_until"), 1, tb)),
+                   ctl_or(ctl_view_time(ctl_str(t, "extension_until"), 1, tb)),
                    ctl_has(t, "extension_reason") ? ": " : "",
                    ctl_or(ctl_str(t, "extension_reason")));
     json_object_foreach((json_t *)json_object_get(t, "co_replies"), key, v)
         ctl_fieldf(out, "co-reply", "%s  %s: %s", key,
-                   ctl_or(ctl_ms_time(json_object_get(v, "at"), tb)), ctl_or(ctl_str(v, "text")));
+                   ctl_or(ctl_view_ms_time(json_object_get(v, "at"), tb)), ctl_or(ctl_str(v, "text")));
     if (ctl_has(t, "rating"))
         ctl_fieldf(out, "rating", "%s%s%s%s%s%s", ctl_str(t, "rating"),
                    ctl_has(t, "rating_words") ? ": " : "", ctl_or(ctl_str(t, "rating_words")),
                    ctl_str(t, "rated_at") != NULL ? " (" : "",
-                   ctl_or(ctl_time(ctl_str(t, "rated_at"), 1, tb2)),
+                   ctl_or(ctl_view_time(ctl_str(t, "rated_at"), 1, tb2)),
                    ctl_str(t, "rated_at") != NULL ? ")" : "");
     ctl_field(out, "resolution", ctl_str(t, "resolution"));
     ctl_field(out, "answer", ctl_str(t, "answer"));
     ctl_field(out, "rejected", ctl_str(t, "reject_reason"));
     if (ctl_has(t, "closed_at"))
-        ctl_fieldf(out, "closed", "%s%s%s", ctl_time(ctl_str(t, "closed_at"), 1, tb),
+        ctl_fieldf(out, "closed", "%s%s%s", ctl_view_time(ctl_str(t, "closed_at"), 1, tb),
                    ctl_has(t, "close_reason") ? ": " : "", ctl_or(ctl_str(t, "close_reason")));
     ctl_field(out, "merged into", ctl_str(t, "merged_into"));
     if (json_is_array(json_object_get(t, "merged")) && ctl_has(t, "merged")) {
@@ -560,8 +559,8 @@ static int ctl_view_deadlines(FILE *out, const json_t *t)
     static const int caps[] = {8, 30, 16, 24};
     static const char *const stages[] = {"ack", "reply", "close"};
     const json_t *dl = json_object_get(t, "deadlines");
-    ctl_table_t tab = {.ncols = 4, .heads = heads, .caps = caps};
-    char tb[CTL_TIME_TEXT];
+    ctl_view_table_t tab = {.ncols = 4, .heads = heads, .caps = caps};
+    char tb[CTL_VIEW_TIME_MAX];
     int ret = 0;
 
     fprintf(out, "\nDeadlines%s\n", json_is_true(json_object_get(t, "deadlines_provisional"))
@@ -572,15 +571,15 @@ static int ctl_view_deadlines(FILE *out, const json_t *t)
         const json_t *d = json_object_get(dl, stages[s]);
         if (!json_is_object(d))
             continue;
-        const char *row[] = {stages[s], ctl_time(ctl_str(d, "due"), 1, tb), ctl_str(d, "state"),
+        const char *row[] = {stages[s], ctl_view_time(ctl_str(d, "due"), 1, tb), ctl_str(d, "state"),
                              ctl_str(d, "span")};
-        ret = ctl_table_add(&tab, row);
+        ret = ctl_view_table_add(&tab, row);
     }
     if (tab.nrows == 0)
         fputs("  none running (the clocks start once the order is dispatched)\n", out);
     else
-        ctl_table_print(out, &tab, "  ");
-    ctl_table_free(&tab);
+        ctl_view_table_print(out, &tab, "  ");
+    ctl_view_table_free(&tab);
     return ret;
 }
 
@@ -625,8 +624,8 @@ static int ctl_view_timeline(FILE *out, const json_t *t)
     static const char *const heads[] = {"TIME", "ACTOR", "WHAT", "NOTES"};
     static const int caps[] = {30, 44, 24, -1};
     const json_t *tl = json_object_get(t, "timeline"), *e;
-    ctl_table_t tab = {.ncols = 4, .heads = heads, .caps = caps};
-    char tb[CTL_TIME_TEXT], actor[160], notes[CTL_NOTE_MAX];
+    ctl_view_table_t tab = {.ncols = 4, .heads = heads, .caps = caps};
+    char tb[CTL_VIEW_TIME_MAX], actor[160], notes[CTL_NOTE_MAX];
     size_t i;
     int ret = 0;
 
@@ -642,16 +641,16 @@ static int ctl_view_timeline(FILE *out, const json_t *t)
         else
             snprintf(actor, sizeof(actor), "%s", who != NULL ? who : "-");
         ctl_notes(e, notes);
-        const char *row[] = {ctl_time(ctl_str(e, "at"), 1, tb), actor, ctl_str(e, "what"),
+        const char *row[] = {ctl_view_time(ctl_str(e, "at"), 1, tb), actor, ctl_str(e, "what"),
                              notes};
-        if ((ret = ctl_table_add(&tab, row)) != 0)
+        if ((ret = ctl_view_table_add(&tab, row)) != 0)
             break;
     }
     if (tab.nrows == 0)
         fputs("  empty\n", out);
     else
-        ctl_table_print(out, &tab, "  ");
-    ctl_table_free(&tab);
+        ctl_view_table_print(out, &tab, "  ");
+    ctl_view_table_free(&tab);
     return ret;
 }
 
@@ -660,7 +659,7 @@ static int ctl_view_notifications(FILE *out, const json_t *t)
     static const char *const heads[] = {"KIND", "TARGET", "STATE", "ATTEMPTS", "LAST ERROR"};
     static const int caps[] = {24, 32, 12, 8, -1};
     const json_t *nt = json_object_get(t, "notifications"), *n;
-    ctl_table_t tab = {.ncols = 5, .heads = heads, .caps = caps};
+    ctl_view_table_t tab = {.ncols = 5, .heads = heads, .caps = caps};
     char attempts[32], last[CTL_NOTE_MAX];
     size_t i;
     int ret = 0;
@@ -677,14 +676,14 @@ static int ctl_view_notifications(FILE *out, const json_t *t)
             ctl_append_value(last, sizeof(last), &o, json_object_get(n, "last_error"));
         const char *row[] = {ctl_str(n, "kind"), ctl_str(n, "target"), ctl_str(n, "state"),
                              attempts, last};
-        if ((ret = ctl_table_add(&tab, row)) != 0)
+        if ((ret = ctl_view_table_add(&tab, row)) != 0)
             break;
     }
     if (tab.nrows == 0)
         fputs("  none\n", out);
     else
-        ctl_table_print(out, &tab, "  ");
-    ctl_table_free(&tab);
+        ctl_view_table_print(out, &tab, "  ");
+    ctl_view_table_free(&tab);
     return ret;
 }
 
@@ -692,7 +691,7 @@ int ctl_view_ticket(FILE *out, const json_t *t)
 {
     const char *text = ctl_str(t, "text");
     const json_t *caller;
-    char tb[CTL_TIME_TEXT];
+    char tb[CTL_VIEW_TIME_MAX];
     int ret;
 
     if (!json_is_object(t) || ctl_str(t, "id") == NULL)
@@ -704,9 +703,9 @@ int ctl_view_ticket(FILE *out, const json_t *t)
     fputc('\n', out);
     ctl_view_unit(out, t);
     ctl_field(out, "urgency", ctl_str(t, "urgency") != NULL ? ctl_str(t, "urgency") : "-");
-    ctl_field(out, "created", ctl_time(ctl_str(t, "created_at"), 1, tb));
-    ctl_field(out, "dispatched", ctl_time(ctl_str(t, "dispatched_at"), 1, tb));
-    ctl_field(out, "updated", ctl_time(ctl_str(t, "updated_at"), 1, tb));
+    ctl_field(out, "created", ctl_view_time(ctl_str(t, "created_at"), 1, tb));
+    ctl_field(out, "dispatched", ctl_view_time(ctl_str(t, "dispatched_at"), 1, tb));
+    ctl_field(out, "updated", ctl_view_time(ctl_str(t, "updated_at"), 1, tb));
     if (json_is_integer(json_object_get(t, "rev")))
         ctl_fieldf(out, "revision", "%" JSON_INTEGER_FORMAT,
                    json_integer_value(json_object_get(t, "rev")));
@@ -737,8 +736,8 @@ int ctl_view_list(FILE *out, const json_t *page)
                                         "TEXT"};
     static const int caps[] = {40, 16, 24, 10, 20, 20, 48};
     const json_t *items = json_object_get(page, "items"), *it;
-    ctl_table_t tab = {.ncols = 7, .heads = heads, .caps = caps};
-    char tb[CTL_TIME_TEXT];
+    ctl_view_table_t tab = {.ncols = 7, .heads = heads, .caps = caps};
+    char tb[CTL_VIEW_TIME_MAX];
     json_int_t total, offset;
     size_t i;
     int ret = 0;
@@ -749,14 +748,14 @@ int ctl_view_list(FILE *out, const json_t *page)
         const char *unit = ctl_str(it, "unit"), *urg = ctl_str(it, "urgency");
         const char *row[] = {ctl_str(it, "id"), ctl_str(it, "status"),
                              unit != NULL && *unit ? unit : "-", urg != NULL && *urg ? urg : "-",
-                             ctl_time(ctl_str(it, "created_at"), 0, tb), ctl_str(it, "phone"),
+                             ctl_view_time(ctl_str(it, "created_at"), 0, tb), ctl_str(it, "phone"),
                              ctl_str(it, "text")};
-        if ((ret = ctl_table_add(&tab, row)) != 0)
+        if ((ret = ctl_view_table_add(&tab, row)) != 0)
             break;
     }
     if (ret == 0 && tab.nrows > 0)
-        ctl_table_print(out, &tab, "");
-    ctl_table_free(&tab);
+        ctl_view_table_print(out, &tab, "");
+    ctl_view_table_free(&tab);
     if (ret != 0)
         return ret;
     total = json_integer_value(json_object_get(page, "total"));

@@ -1010,6 +1010,111 @@ static void api_caller(api_t *api, httpd_req_t *req, const char *ckey)
              NULL);
 }
 
+/* /v1/deadletters[/STAGE/ID[/retry|/drop]]: messages that failed every delivery. */
+static void api_deadletters(api_t *api, httpd_req_t *req, const config_token_t *tok,
+                            const char *rest)
+{
+    const config_t *cfg = svc_cfg(api->svc);
+    rds_t *r = svc_rds(api->svc);
+    const char *method = httpd_method(req);
+    char stage[16] = "", id[PROTO_ID_MAX + 1] = "", action[16] = "", now[24];
+    redisReply *rep;
+
+    if (*rest == '/')
+        sscanf(rest, "/%15[a-z]/%96[^/]/%15s", stage, id, action);
+    if (stage[0] != '\0' && strcmp(stage, "router") != 0 && strcmp(stage, "watcher") != 0 &&
+        strcmp(stage, "notifier") != 0) {
+        api_error(req, 404, "not_found", NULL, "stages are router, watcher and notifier");
+        return;
+    }
+    if (rds_ensure(r) != 0) {
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+        return;
+    }
+    snprintf(now, sizeof(now), "%lld", (long long)svc_now(api->svc));
+    if (id[0] == '\0' && strcmp(method, "GET") == 0) {
+        const char *argv[] = {cfg->tier, httpd_query(req, "stage") ? httpd_query(req, "stage") : "",
+                              "1000"};
+        json_t *items = json_array();
+        if (rds_append_fcall(r, "dl_list", 3, argv, NULL) != 0 || (rep = rds_read(r)) == NULL) {
+            json_decref(items);
+            api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+            return;
+        }
+        for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 2 < rep->elements; i += 3) {
+            json_t *e = api_decode(rep->element[i + 2]->str);
+            if (!json_is_object(e)) {
+                json_decref(e);
+                e = json_object();
+            }
+            json_object_set_new(e, "stage", json_string(rep->element[i]->str));
+            json_object_set_new(e, "id", json_string(rep->element[i + 1]->str));
+            json_array_append_new(items, e);
+        }
+        freeReplyObject(rep);
+        api_json(req, 200, json_pack("{s:I,s:o}", "count", (json_int_t)json_array_size(items),
+                                     "items", items), NULL);
+        return;
+    }
+    if (stage[0] == '\0' || id[0] == '\0') {
+        api_error(req, 404, "not_found", NULL, "use /v1/deadletters, /v1/deadletters/STAGE/ID, "
+                  "or POST /v1/deadletters/STAGE/ID/retry|drop");
+        return;
+    }
+    if (action[0] == '\0' && strcmp(method, "GET") == 0) {
+        const char *argv[] = {cfg->tier, stage, id};
+        if (rds_append_fcall(r, "dl_get", 3, argv, NULL) != 0 || (rep = rds_read(r)) == NULL) {
+            api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+            return;
+        }
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2)
+            api_error(req, 404, "not_found", NULL, "no dead letter %s in %s", id, stage);
+        else
+            api_json(req, 200, json_pack("{s:s,s:s,s:o,s:o}", "stage", stage, "id", id, "record",
+                                         api_decode(rep->element[0]->str), "message",
+                                         api_decode(rep->element[1]->str)), NULL);
+        freeReplyObject(rep);
+        return;
+    }
+    if (strcmp(method, "POST") != 0 ||
+        (strcmp(action, "retry") != 0 && strcmp(action, "drop") != 0)) {
+        api_error(req, 405, "method_not_allowed", NULL, "POST .../retry or .../drop");
+        return;
+    }
+    const char *reason = "";
+    json_t *body = NULL;
+    if (strcmp(action, "drop") == 0) {
+        size_t len;
+        const char *text = httpd_body(req, &len);
+        body = json_loadb(text, len, 0, NULL);
+        reason = json_string_value(json_object_get(body, "reason"));
+        if (reason == NULL || reason[0] == '\0' || strlen(reason) > 1000) {
+            json_decref(body);
+            api_error(req, 400, "missing_field", "reason", "dropping a dead letter needs a "
+                      "reason (1 to 1000 bytes): it is kept in the audit log");
+            return;
+        }
+    }
+    const char *argv[] = {cfg->tier, stage, id, now, tok->name, reason};
+    if (rds_append_fcall(r, strcmp(action, "retry") == 0 ? "dl_retry" : "dl_drop",
+                         strcmp(action, "retry") == 0 ? 5 : 6, argv, NULL) != 0 ||
+        (rep = rds_read(r)) == NULL) {
+        json_decref(body);
+        api_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
+        return;
+    }
+    json_decref(body);
+    if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
+        log_msg(LOG_INFO, "deadletter.handled", "stage=%s id=%s action=%s actor=%s", stage, id,
+                action, tok->name);
+        api_json(req, 200, json_pack("{s:s,s:s,s:s}", "stage", stage, "id", id, "done",
+                                     action), NULL);
+    } else {
+        api_error(req, 404, "not_found", NULL, "no dead letter %s in %s", id, stage);
+    }
+    freeReplyObject(rep);
+}
+
 /* GET /v1/overdue: every stage now overdue, grouped by unit, with escalations. */
 static void api_overdue(api_t *api, httpd_req_t *req)
 {
@@ -1131,6 +1236,13 @@ void api_on_http(svc_t *svc, httpd_req_t *req, void *arg)
         else
             api_error(req, 404, "not_found", NULL, "no such endpoint: %.100s (metrics, "
                       "metrics/orders, metrics/recompute, claims)", path);
+        return;
+    }
+    if (strncmp(path, "/v1/deadletters", 15) == 0 &&
+        (path[15] == '\0' || path[15] == '/')) {
+        static const config_role_t who[] = {ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_NONE};
+        if (api_allow(req, tok, who, "handle dead letters"))
+            api_deadletters(api, req, tok, path + 15);
         return;
     }
     if (strncmp(path, "/v1/callers/", 12) == 0) {

@@ -1350,6 +1350,76 @@ redis.register_function{function_name = 'caller_orders', flags = {'no-writes'},
     return out
 end}
 
+-- ---------------------------------------------------------------------------------------------
+-- Dead letters: messages that failed max_deliveries times, kept with their last error until an
+-- operator retries or drops them.
+
+local STAGES = {'router', 'watcher', 'notifier'}
+
+-- dl_list: ARGV tag, stage ('' for all), max. {stage, id, JSON, ...}.
+redis.register_function{function_name = 'dl_list', flags = {'no-writes'},
+                        callback = function(_, a)
+    local tag, only, max = a[1], a[2], tonumber(a[3])
+    local out = {}
+    for _, stage in ipairs(STAGES) do
+        if only == '' or only == stage then
+            local h = redis.call('HGETALL', key(tag, 'dl', stage))
+            for i = 1, #h, 2 do
+                if #out >= max * 3 then return out end
+                out[#out + 1] = stage
+                out[#out + 1] = h[i]
+                out[#out + 1] = h[i + 1]
+            end
+        end
+    end
+    return out
+end}
+
+-- dl_get: ARGV tag, stage, id. {JSON record, the message as JSON} or {}.
+redis.register_function{function_name = 'dl_get', flags = {'no-writes'},
+                        callback = function(_, a)
+    local rec = redis.call('HGET', key(a[1], 'dl', a[2]), a[3])
+    if not rec then return {} end
+    local frame_ = redis.call('HGET', key(a[1], 'dl', a[2], 'm'), a[3])
+    local ok, msg = pcall(cmsgpack.unpack, frame_ or '')
+    return {rec, ok and cjson.encode(msg) or '{"error":"the message is not readable"}'}
+end}
+
+-- dl_retry: ARGV tag, stage, id, now, actor. Puts the message back in its outbox, due now, with
+-- a fresh delivery count. Returns 1, or 0 when there is no such dead letter.
+redis.register_function('dl_retry', function(_, a)
+    local tag, stage, id, now, actor = a[1], a[2], a[3], tonumber(a[4]), a[5]
+    local rec = redis.call('HGET', key(tag, 'dl', stage), id)
+    local frame_ = redis.call('HGET', key(tag, 'dl', stage, 'm'), id)
+    if not rec or not frame_ then return 0 end
+    outbox_put(tag, stage, id, now, frame_)
+    redis.call('HDEL', key(tag, 'dl', stage), id)
+    redis.call('HDEL', key(tag, 'dl', stage, 'm'), id)
+    local r = cjson.decode(rec)
+    if stage == 'notifier' and r.ticket then
+        local nk = key(tag, 't', r.ticket, 'nt')
+        local n = cjson.decode(redis.call('HGET', nk, id) or '{}')
+        n.state = 'pending'
+        n.retried = (n.retried or 0) + 1
+        n.attempts = 0
+        redis.call('HSET', nk, id, cjson.encode(n))
+    end
+    redis.call('XADD', key(tag, 'audit', 'deadletters'), 'MAXLEN', '~', 100000, '*',
+               'action', 'retry', 'stage', stage, 'id', id, 'actor', actor, 'at', now)
+    return 1
+end)
+
+-- dl_drop: ARGV tag, stage, id, now, actor, reason. Deletes a dead letter for good (recorded).
+redis.register_function('dl_drop', function(_, a)
+    local tag, stage, id, now, actor, reason = a[1], a[2], a[3], tonumber(a[4]), a[5], a[6]
+    if redis.call('HDEL', key(tag, 'dl', stage), id) == 0 then return 0 end
+    redis.call('HDEL', key(tag, 'dl', stage, 'm'), id)
+    redis.call('XADD', key(tag, 'audit', 'deadletters'), 'MAXLEN', '~', 100000, '*',
+               'action', 'drop', 'stage', stage, 'id', id, 'actor', actor, 'reason', reason,
+               'at', now)
+    return 1
+end)
+
 -- ticket_get: ARGV tag, id. Returns {ticket fields (flat), timeline entries, notifications
 -- (flat)} or {} when there is no such ticket.
 redis.register_function{function_name = 'ticket_get', flags = {'no-writes'},
