@@ -190,6 +190,15 @@ int httpd_run(httpd_t *h)
     return 0;
 }
 
+int64_t httpd_timeout(httpd_t *h)
+{
+    MHD_UNSIGNED_LONG_LONG ms;
+
+    if (MHD_get_timeout(h->daemon, &ms) != MHD_YES)
+        return -1;
+    return (int64_t)ms;
+}
+
 const char *httpd_method(const httpd_req_t *req)
 {
     return req->method;

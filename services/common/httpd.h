@@ -5,6 +5,7 @@
 #define REXIAN_HTTPD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct httpd_t httpd_t;
 typedef struct httpd_req_t httpd_req_t;
@@ -23,6 +24,9 @@ int httpd_fd(const httpd_t *h);   /* for loop_add_fd */
 int httpd_port(const httpd_t *h); /* the bound port */
 /* Runs MHD's work for ready sockets and timeouts. Returns 0. */
 int httpd_run(httpd_t *h);
+/* How long the loop may sleep before MHD has work again: 0 when it has work now (e.g. an
+ * answer to write after a deferred request was resumed), -1 when it does not care. */
+int64_t httpd_timeout(httpd_t *h);
 
 /* Request accessors (borrowed, valid until the response is sent). */
 const char *httpd_method(const httpd_req_t *req);

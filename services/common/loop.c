@@ -109,6 +109,13 @@ int loop_remove_fd(loop_t *loop, int fd)
     return -ENOENT;
 }
 
+void loop_watch_socket(loop_t *loop, void *socket, int on)
+{
+    for (int i = 1; i < loop->n_items; i++)
+        if (loop->items[i].socket == socket)
+            loop->items[i].events = on ? ZMQ_POLLIN : 0;
+}
+
 int loop_add_timer(loop_t *loop, int64_t interval_ms, loop_fn *fn, void *arg)
 {
     if (loop->n_timers >= LOOP_MAX_TIMERS)

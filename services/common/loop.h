@@ -20,6 +20,9 @@ void loop_destroy(loop_t **loop);
 /* Readable ZeroMQ socket / fd. The socket or fd is borrowed. Returns 0 or -ENOSPC. */
 int loop_add_socket(loop_t *loop, void *socket, loop_fn *fn, void *arg);
 int loop_add_fd(loop_t *loop, int fd, loop_fn *fn, void *arg);
+/* Stops (0) or resumes (1) watching a socket added with loop_add_socket: a consumer that
+ * cannot take more leaves frames queued in ZeroMQ, whose high-water mark then pushes back. */
+void loop_watch_socket(loop_t *loop, void *socket, int on);
 /* Removes an fd added with loop_add_fd (e.g. when it is closed); 0 or -ENOENT. */
 int loop_remove_fd(loop_t *loop, int fd);
 

@@ -29,6 +29,8 @@ struct svc_t {
     metrics_t *metrics;              /* this process's metrics */
     proto_msg_t *batch;              /* decoded frames of one turn */
     int redis_up;                    /* last known Redis state, for logs */
+    int claim_full;                  /* the last outbox claim was a full batch: claim again */
+    int pull_paused;                 /* the consumer is full: ZeroMQ holds the rest */
     uint64_t bad_frames;             /* for rate-limited logging */
     uint64_t redis_failures;         /* for rate-limited logging */
     /* metric ids */
@@ -44,8 +46,6 @@ const char *svc_stage_name(int stage)
 void svc_set_arg(svc_t *svc, void *arg)
 {
     svc->opts.arg = arg;
-    if (svc->opts.after != NULL)
-        loop_set_after(svc->loop, svc->opts.after, arg);
 }
 
 const config_t *svc_cfg(const svc_t *svc)
@@ -80,6 +80,9 @@ int64_t svc_now(const svc_t *svc)
 
 void svc_http_kick(svc_t *svc)
 {
+    /* the first run handles the resumed connections (queues their answers), the second
+     * writes them; otherwise they would wait for the next wake-up */
+    httpd_run(svc->http);
     httpd_run(svc->http);
 }
 
@@ -131,12 +134,25 @@ static void svc_dispatch(svc_t *svc, int n)
     metrics_observe(svc->metrics, svc->m_latency, (double)(clock_mono_ms() - t0));
 }
 
+/* Frames the consumer can take in this turn. */
+static int svc_room(svc_t *svc)
+{
+    int room = svc->cfg.batch;
+
+    if (svc->opts.capacity != NULL) {
+        int cap = svc->opts.capacity(svc, svc->opts.arg);
+        if (cap < room)
+            room = cap < 0 ? 0 : cap;
+    }
+    return room;
+}
+
 static int svc_on_pull(loop_t *loop, void *arg)
 {
     svc_t *svc = arg;
-    int n = 0;
+    int n = 0, room = svc_room(svc);
 
-    while (n < svc->cfg.batch) {
+    while (n < room) {
         zmq_msg_t m;
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, svc->pull, ZMQ_DONTWAIT) < 0) {
@@ -157,13 +173,14 @@ static int svc_on_claim(loop_t *loop, void *arg)
     char now[24], lease[24], max[16], maxd[16];
     const char *argv[7];
     redisReply *rep;
-    int n = 0;
+    int n = 0, room = svc_room(svc);
 
-    if (rds_ensure(svc->rds) != 0)
+    svc->claim_full = 0;
+    if (room == 0 || rds_ensure(svc->rds) != 0)
         return 0;
     snprintf(now, sizeof(now), "%lld", (long long)svc_now(svc));
     snprintf(lease, sizeof(lease), "%lld", (long long)svc->cfg.lease_ms);
-    snprintf(max, sizeof(max), "%d", svc->cfg.batch);
+    snprintf(max, sizeof(max), "%d", room);
     snprintf(maxd, sizeof(maxd), "%d", svc->cfg.max_deliveries);
     argv[0] = svc->cfg.tier;
     argv[1] = svc_stages[svc->opts.consumes];
@@ -188,6 +205,8 @@ static int svc_on_claim(loop_t *loop, void *arg)
             if (rep->element[i]->type == REDIS_REPLY_STRING)
                 svc_decode(svc, rep->element[i]->str, rep->element[i]->len, "outbox", &n);
         metrics_inc(svc->metrics, svc->m_redelivered, n);
+        /* a full batch means more are due: claim again next turn instead of next second */
+        svc->claim_full = (int)(rep->elements - 1 + (size_t)dead) >= room;
     } else if (rep->type == REDIS_REPLY_ERROR) {
         log_msg(LOG_ERROR, "outbox.claim_failed", "error=\"%s\"", rep->str);
     }
@@ -270,6 +289,32 @@ static void svc_on_http(void *arg, httpd_req_t *req)
             "here\"}}";
         httpd_respond(req, 404, "application/json", nf, sizeof(nf) - 1, NULL);
     }
+}
+
+/* After every turn: the service's own hook, then backpressure and catching up on the outbox,
+ * then no sleeping while the HTTP server has answers to write. */
+static int svc_after(loop_t *loop, void *arg)
+{
+    svc_t *svc = arg;
+    int64_t t;
+
+    if (svc->opts.after != NULL && svc->opts.after(loop, svc->opts.arg) != 0)
+        return -1;
+    if (svc->pull != NULL) {
+        int room = svc_room(svc);
+        if ((room == 0) != svc->pull_paused) {
+            svc->pull_paused = room == 0;
+            loop_watch_socket(loop, svc->pull, !svc->pull_paused);
+        }
+        if (svc->claim_full && room > 0) {
+            svc_on_claim(loop, svc);
+            loop_cap_wait(loop, 0);
+        }
+    }
+    t = httpd_timeout(svc->http);
+    if (t >= 0)
+        loop_cap_wait(loop, t);
+    return 0;
 }
 
 static int svc_on_http_fd(loop_t *loop, void *arg)
@@ -393,8 +438,7 @@ svc_t *svc_new(int argc, char **argv, const svc_opts_t *opts)
     loop_add_fd(svc->loop, httpd_fd(svc->http), svc_on_http_fd, svc->http);
     loop_add_timer(svc->loop, 200, svc_on_http_timer, svc->http);
     loop_add_timer(svc->loop, svc->cfg.heartbeat_ms, svc_on_heartbeat, svc);
-    if (opts->after != NULL)
-        loop_set_after(svc->loop, opts->after, opts->arg);
+    loop_set_after(svc->loop, svc_after, svc);
     gethostname(host, sizeof(host) - 1);
     snprintf(svc->instance, sizeof(svc->instance), "%s@%s/%d", opts->name,
              svc->endpoint[0] ? svc->endpoint + 6 : host, (int)getpid());

@@ -19,6 +19,9 @@ typedef struct svc_t svc_t;
  * either applied or left in the outbox (it is redelivered after the lease). Returns 0. */
 typedef int(svc_batch_fn)(svc_t *svc, proto_msg_t *msgs, int n, void *arg);
 
+/* How many more frames the consumer can take now (NULL: always a full batch). */
+typedef int(svc_capacity_fn)(svc_t *svc, void *arg);
+
 /* Handles an HTTP request other than /metrics and /healthz (404 if NULL). */
 typedef void(svc_http_fn)(svc_t *svc, httpd_req_t *req, void *arg);
 
@@ -29,6 +32,7 @@ typedef struct svc_opts_t {
     int consumes;           /* the stage this service consumes, or -1 (intake) */
     int produces[STAGE_COUNT]; /* stages it sends to */
     svc_batch_fn *on_batch; /* frame handler (consumers) */
+    svc_capacity_fn *capacity; /* backpressure: frames it can take now, or NULL */
     svc_http_fn *on_http;   /* extra HTTP routes */
     loop_fn *after;         /* run after every loop turn, or NULL */
     void *arg;              /* handlers' state, borrowed */

@@ -601,9 +601,17 @@ static json_t *api_view(const config_token_t *tok, const redisReply *h, const re
                             json_integer(api_field(h, "repeat_caller")
                                              ? strtoll(api_field(h, "repeat_caller"), NULL, 10)
                                              : 0));
-        json_object_set_new(t, "excluded_from_satisfaction",
-                            json_boolean(api_field(h, "excluded") != NULL &&
-                                         strcmp(api_field(h, "excluded"), "1") == 0));
+        {
+            /* units whose accepted claims took this order out of their satisfaction rate */
+            json_t *x = api_decode(api_field(h, "excluded_units")), *units_x = json_array();
+            const char *k;
+            json_t *v;
+            json_object_foreach(x, k, v) json_array_append_new(units_x, json_string(k));
+            json_decref(x);
+            json_object_set_new(t, "excluded_from_satisfaction",
+                                json_boolean(json_array_size(units_x) > 0));
+            json_object_set_new(t, "excluded_for", units_x);
+        }
         if (tok->role != ROLE_UNIT && api_field(h, "caller") != NULL)
             json_object_set_new(json_object_get(t, "caller"), "key",
                                 json_string(api_field(h, "caller")));

@@ -332,11 +332,23 @@ static void notifier_release(notifier_t *nt)
     free(argv);
 }
 
+/* Backpressure: leased jobs wait in the queue for a transfer slot; take no more than fit. */
+static int notifier_capacity(svc_t *svc, void *arg)
+{
+    notifier_t *nt = arg;
+    /* no more waiting than the transfers can finish well within a lease */
+    size_t limit = (size_t)nt->n_slots * 8 < NOTIFIER_QUEUE ? (size_t)nt->n_slots * 8
+                                                             : NOTIFIER_QUEUE;
+
+    return nt->count >= limit ? 0 : (int)(limit - nt->count);
+}
+
 int main(int argc, char **argv)
 {
     notifier_t nt = {0};
     svc_opts_t opts = {.name = "notifier", .consumes = STAGE_NOTIFIER,
-                       .on_batch = notifier_on_batch, .after = notifier_after, .arg = &nt};
+                       .on_batch = notifier_on_batch, .capacity = notifier_capacity,
+                       .after = notifier_after, .arg = &nt};
     char err[600];
     int rc = 1;
 

@@ -129,11 +129,17 @@ local function score_apply(tag, at, pairs_)
     end
 end
 
+-- Units whose accepted claims took this order out of their satisfaction figures.
+local function excluded_units(tag, tid)
+    local x = cjson.decode(redis.call('HGET', key(tag, 't', tid), 'excluded_units') or '{}')
+    return type(x) == 'table' and x or {}
+end
+
 local function timeline(tag, tid, entry)
     redis.call('RPUSH', key(tag, 't', tid, 'tl'), cjson.encode(entry))
     local excluded = false
-    if entry.what == 'rate' then
-        excluded = redis.call('HGET', key(tag, 't', tid), 'excluded') == '1'
+    if entry.what == 'rate' and entry.lead then
+        excluded = excluded_units(tag, tid)[entry.lead] ~= nil
     end
     score_apply(tag, entry.at, score_entry(entry, excluded))
 end
@@ -160,7 +166,7 @@ local function notify(tag, tid, now, src, due, nid, body)
     return f
 end
 
--- Links two orders both ways with the reason (at most 50 links an order).
+-- Links two orders both ways with the reason (at most 20 links an order).
 local function link(tag, a, b, why)
     for _, pair in ipairs({{a, b}, {b, a}}) do
         local tk = key(tag, 't', pair[1])
@@ -173,7 +179,7 @@ local function link(tag, a, b, why)
                 if not string.find(l.why, why, 1, true) then l.why = l.why .. '; ' .. why end
             end
         end
-        if not seen and #links < 50 then links[#links + 1] = {ticket = pair[2], why = why} end
+        if not seen and #links < 20 then links[#links + 1] = {ticket = pair[2], why = why} end
         redis.call('HSET', tk, 'links', cjson.encode(links))
     end
 end
@@ -181,7 +187,7 @@ end
 -- Bottom-k signatures (ascending hashes): the estimated % of character pairs in common.
 local function similar(a, b)
     local i, j, both, all = 1, 1, 0, 0
-    while (i <= #a or j <= #b) and all < 64 do
+    while (i <= #a or j <= #b) and all < 32 do
         if j > #b or (i <= #a and a[i] < b[j]) then
             i = i + 1
         elseif i > #a or b[j] < a[i] then
@@ -205,19 +211,24 @@ local function find_links(tag, tid, t, d, now, src, redeliver)
     local tk = key(tag, 't', tid)
     redis.call('HSET', tk, 'sig', cjson.encode(d.sig or {}))
     local since = now - L.window
+    -- bounded work per order, even in a storm of near-identical calls: the 10 most recent
+    -- orders of the unit are compared, and the 3 most similar are linked
     local recent = redis.call('ZREVRANGEBYSCORE', key(tag, 'ix', 'unit', d.unit), now, since,
-                              'LIMIT', 0, 50)
+                              'LIMIT', 0, 11)
+    local best = {}
     for _, other in ipairs(recent) do
         if other ~= tid then
             local o = redis.call('HMGET', key(tag, 't', other), 'sig', 'address')
             local pct = similar(d.sig or {}, cjson.decode(o[1] or '[]'))
             if pct >= L.similarity then
-                link(tag, tid, other, 'same matter: ' .. pct .. '% similar text, same unit')
+                best[#best + 1] = {other, pct, 'same matter: ' .. pct .. '% similar text, same unit'}
             elseif (t.address or '') ~= '' and o[2] == t.address then
-                link(tag, tid, other, 'same address, same unit')
+                best[#best + 1] = {other, 0, 'same address, same unit'}
             end
         end
     end
+    table.sort(best, function(x, y) return x[2] > y[2] end)
+    for i = 1, math.min(3, #best) do link(tag, tid, best[i][1], best[i][3]) end
     if (t.caller or '') == '' then return frames end
     local mine = redis.call('ZREVRANGEBYSCORE', key(tag, 'caller', t.caller), now,
                             now - L.repeat_window, 'LIMIT', 0, 100)
@@ -273,7 +284,7 @@ redis.register_function('ticket_create', function(_, a)
         local ck = key(tag, 'caller', f.caller)
         local window = tonumber(f.link_window) or 7776000000
         for _, other in ipairs(redis.call('ZREVRANGEBYSCORE', ck, now, now - window,
-                                          'LIMIT', 0, 20)) do
+                                          'LIMIT', 0, 10)) do
             link(tag, tid, other, 'same caller')
         end
         redis.call('ZADD', ck, now, tid)
@@ -341,6 +352,15 @@ local function dispatch_to(tag, tid, t, now, actor, role, d, redeliver, what)
     return out, rev
 end
 
+-- A dispatcher's dispatch links like the router's: with the signature and settings the router
+-- left on the order when it queued it for manual dispatch.
+local function links_for_step(tag, tid, t, unit, now, src, redeliver)
+    local cfg = cjson.decode(t.link_cfg or '{}')
+    if type(cfg) ~= 'table' or not cfg.window then return {} end
+    return find_links(tag, tid, t, {unit = unit, sig = cjson.decode(t.sig or '[]'), link = cfg},
+                      now, src, redeliver)
+end
+
 local function load_ticket(tag, tid)
     local h = redis.call('HGETALL', key(tag, 't', tid))
     if #h == 0 then return nil end
@@ -369,7 +389,8 @@ redis.register_function('ticket_dispatch', function(_, a)
         local created = tonumber(t.created_at)
         redis.call('HSET', tk, 'status', 'pending_dispatch', 'rev', rev, 'updated_at', now,
                    'urgency', d.urgency, 'route_why', d.why, 'route_score', d.score,
-                   'route_candidates', cjson.encode(d.candidates or {}))
+                   'route_candidates', cjson.encode(d.candidates or {}),
+                   'sig', cjson.encode(d.sig or {}), 'link_cfg', cjson.encode(d.link or {}))
         redis.call('ZADD', key(tag, 'q', 'manual'), now, tid)
         set_status(tag, tid, 'received', 'pending_dispatch', created)
         timeline(tag, tid, {at = now, actor = src, role = 'router', what = 'pending_dispatch',
@@ -385,8 +406,11 @@ redis.register_function('ticket_dispatch', function(_, a)
     local frames = dispatch_to(tag, tid, t, now, src, 'router', d, redeliver, 'dispatched')
     local flags = find_links(tag, tid, t, d, now, src, redeliver)
     outbox_take(tag, 'router', mid)
-    -- frames: watcher, then the lead's notification; co-handlers' and flags' come by redelivery
-    return {1, frames[2], frames[4], flags[1]}
+    -- the watcher's frame first, then every notification (lead, co-handlers, flags)
+    local out = {1, frames[2]}
+    for i = 4, #frames, 2 do out[#out + 1] = frames[i] end
+    for _, f in ipairs(flags) do out[#out + 1] = f end
+    return out
 end)
 
 -- clocks_set: ARGV tag, message id ('' when not from an outbox), now, src, ticket,
@@ -411,9 +435,21 @@ redis.register_function('clocks_set', function(_, a)
                               what = c.what == 'rearm' and 'clock_rearmed' or
                                      c.what == 'recompute' and 'clocks_recomputed' or
                                      'clocks_started'}
+    local DONE = {ack = 'ack_at', reply = 'replied_at', close = 'closed_at',
+                  callback = 'rated_at'}
     for stage, k in pairs(c.stages) do
         local state = redis.call('HGET', tk, stage .. '_state')
-        if c.what ~= 'recompute' or state == 'running' then
+        local done = tonumber(redis.call('HGET', tk, DONE[stage] or '-') or '')
+        if c.what ~= 'recompute' and done and done >= k.start then
+            -- the step came before its clock (the watcher was behind): record it as met/late
+            redis.call('HSET', tk, stage .. '_due', k.due, stage .. '_start', k.start,
+                       stage .. '_span', k.span or '', stage .. '_warn', k.warn,
+                       stage .. '_esc', k.esc, stage .. '_light', '',
+                       stage .. '_state', done <= k.due and 'met' or 'late',
+                       stage .. '_done_at', done)
+            names[#names + 1] = stage
+            entry[stage .. '_due'] = k.due
+        elseif c.what ~= 'recompute' or state == 'running' then
             redis.call('HSET', tk, stage .. '_due', k.due, stage .. '_warn', k.warn,
                        stage .. '_esc', k.esc, stage .. '_start', k.start,
                        stage .. '_span', k.span or '', stage .. '_state', 'running',
@@ -904,6 +940,9 @@ redis.register_function('ticket_step', function(_, a)
                                 urgency = b.urgency or t.urgency or 'normal', note = b.note},
                                redeliver, 'dispatched')
         for _, f in ipairs(out) do frames[#frames + 1] = f end
+        for _, f in ipairs(links_for_step(tag, tid, t, b.unit, now, src, redeliver)) do
+            put('notifier', f)
+        end
         entry = nil
     elseif step == 'ack' then
         if who == 'lead' then
@@ -913,7 +952,8 @@ redis.register_function('ticket_step', function(_, a)
             move('acknowledged')
             redis.call('HSET', tk, 'ack_at', now)
             stop_clock(tk, t, 'ack', now)
-            entry.clock = t.ack_state
+            -- acknowledged before the watcher even started the clock: on time
+            entry.clock = (t.ack_due == nil) and 'met' or t.ack_state
         else
             local acks = cjson.decode(t.co_acks or '{}')
             if acks[actor.unit] then
@@ -970,6 +1010,9 @@ redis.register_function('ticket_step', function(_, a)
                                     urgency = t.urgency or 'normal', note = b.reason},
                                    redeliver, 'redispatched')
             for _, f in ipairs(out) do frames[#frames + 1] = f end
+            for _, f in ipairs(links_for_step(tag, tid, t, b.unit, now, src, redeliver)) do
+                put('notifier', f)
+            end
         else
             move(t.return_prev_status or 'dispatched')
             tell('unit.return_rejected', t.unit, {reason = b.reason})
@@ -1195,14 +1238,16 @@ redis.register_function('ticket_step', function(_, a)
         entry.claim = b.claim
         entry.decision = b.decision
         entry.note = b.reason
-        entry.lead = t.unit
-        if b.decision == 'accept' and t.excluded ~= '1' then
-            -- the order leaves the unit's satisfaction figures: its ratings so far, on the days
-            -- they were given (later ratings check the flag when they are written)
-            redis.call('HSET', tk, 'excluded', 1)
+        entry.lead = cl.by -- the claiming unit, even if the order has moved on since
+        local x = excluded_units(tag, tid)
+        if b.decision == 'accept' and not x[cl.by] then
+            -- the order leaves the claiming unit's satisfaction figures: its ratings for that
+            -- unit so far, on the days they were given (later ones check when written)
+            x[cl.by] = now
+            redis.call('HSET', tk, 'excluded_units', cjson.encode(x))
             for _, raw in ipairs(redis.call('LRANGE', key(tag, 't', tid, 'tl'), 0, -1)) do
                 local e = cjson.decode(raw)
-                if e.what == 'rate' and e.rating and (e.lead or '') ~= '' then
+                if e.what == 'rate' and e.rating and e.lead == cl.by then
                     score_apply(tag, e.at, {{e.lead, 'excluded_' .. e.rating}})
                 end
             end
@@ -1262,16 +1307,19 @@ redis.register_function{function_name = 'metrics_rebuild', flags = {'no-writes'}
     local sums, out, hit = {}, {#ids}, {}
     for _, tid in ipairs(ids) do
         local entries = {}
-        local excluded = false
+        local excluded = {}
         for _, raw in ipairs(redis.call('LRANGE', key(tag, 't', tid, 'tl'), 0, -1)) do
             local e = cjson.decode(raw)
             entries[#entries + 1] = e
-            if e.what == 'rule' and e.decision == 'accept' then excluded = true end
+            if e.what == 'rule' and e.decision == 'accept' and e.lead then
+                excluded[e.lead] = true
+            end
         end
         for _, e in ipairs(entries) do
             local d = day_of(e.at)
             if d >= from and d <= to then
-                for _, p in ipairs(score_entry(e, excluded)) do
+                for _, p in ipairs(score_entry(e, e.what == 'rate' and e.lead ~= nil and
+                                                  excluded[e.lead] == true)) do
                     if unit then
                         if p[1] == unit and p[2] == metric and not hit[tid] then
                             hit[tid] = true
@@ -1338,14 +1386,15 @@ redis.register_function{function_name = 'caller_orders', flags = {'no-writes'},
     local out = {}
     for _, tid in ipairs(redis.call('ZRANGE', key(tag, 'caller', a[2]), 0, 999)) do
         local t = redis.call('HMGET', key(tag, 't', tid), 'created_at', 'status', 'unit',
-                             'text', 'rating', 'claims', 'links', 'repeat_caller', 'excluded')
+                             'text', 'rating', 'claims', 'links', 'repeat_caller',
+                             'excluded_units')
         out[#out + 1] = tid
         out[#out + 1] = cjson.encode({created_at = tonumber(t[1]), status = t[2],
                                       unit = t[3], text = cut(t[4], 200), rating = t[5],
                                       claims = cjson.decode(t[6] or '[]'),
                                       links = cjson.decode(t[7] or '[]'),
                                       repeat_caller = tonumber(t[8] or '0'),
-                                      excluded = t[9] == '1'})
+                                      excluded_for = cjson.decode(t[9] or '{}')})
     end
     return out
 end}
