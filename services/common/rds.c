@@ -14,7 +14,7 @@ struct rds_t {
     char password[256];              /* AUTH password, "" for none */
     int timeout_ms;                  /* connect and command timeout */
     redisContext *ctx;               /* live connection or NULL */
-    const char *library;             /* function library source, borrowed */
+    const char *const *libraries;    /* function libraries' sources, NULL-terminated, borrowed */
     int pending;                     /* replies still to read in the pipeline */
     int flushed;                     /* the pending pipeline has been written */
     int stale;                       /* the library was missing: reload after this pipeline */
@@ -24,7 +24,7 @@ struct rds_t {
 };
 
 rds_t *rds_new(const char *host, int port, const char *password, int timeout_ms,
-               const char *library)
+               const char *const *libraries)
 {
     rds_t *r = calloc(1, sizeof(*r));
 
@@ -34,7 +34,7 @@ rds_t *rds_new(const char *host, int port, const char *password, int timeout_ms,
     snprintf(r->password, sizeof(r->password), "%s", password != NULL ? password : "");
     r->port = port;
     r->timeout_ms = timeout_ms;
-    r->library = library;
+    r->libraries = libraries;
     r->last_try_ms = -1000000;
     snprintf(r->err, sizeof(r->err), "not connected yet");
     return r;
@@ -76,16 +76,16 @@ static int rds_setup(rds_t *r)
         }
         freeReplyObject(rep);
     }
-    if (r->library == NULL)
-        return 0;
-    rep = redisCommand(r->ctx, "FUNCTION LOAD REPLACE %s", r->library);
-    if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-        snprintf(r->err, sizeof(r->err), "FUNCTION LOAD failed: %s",
-                 rep != NULL && rep->str != NULL ? rep->str : r->ctx->errstr);
+    for (int i = 0; r->libraries != NULL && r->libraries[i] != NULL; i++) {
+        rep = redisCommand(r->ctx, "FUNCTION LOAD REPLACE %s", r->libraries[i]);
+        if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+            snprintf(r->err, sizeof(r->err), "FUNCTION LOAD failed: %s",
+                     rep != NULL && rep->str != NULL ? rep->str : r->ctx->errstr);
+            freeReplyObject(rep);
+            return -1;
+        }
         freeReplyObject(rep);
-        return -1;
     }
-    freeReplyObject(rep);
     return 0;
 }
 

@@ -10,11 +10,11 @@
 
 typedef struct rds_t rds_t;
 
-/* Does not connect yet. Returns NULL on no memory. password may be NULL or "". library is a
- * Redis 7 function library (FUNCTION LOAD REPLACE after each connect) or NULL; borrowed, must
- * outlive the handle. */
+/* Does not connect yet. Returns NULL on no memory. password may be NULL or "". libraries is a
+ * NULL-terminated list of Redis 7 function libraries (FUNCTION LOAD REPLACE after each connect)
+ * or NULL; borrowed, must outlive the handle. */
 rds_t *rds_new(const char *host, int port, const char *password, int timeout_ms,
-               const char *library);
+               const char *const *libraries);
 void rds_destroy(rds_t **r);
 
 /* Connects (and authenticates, loads the library) if not connected. Retries at most every

@@ -4,7 +4,10 @@
 #ifndef REXIAN_STORE_H
 #define REXIAN_STORE_H
 
-/* The library's source, generated at build time from lua/rexian.lua. */
+/* The libraries' sources, generated at build time from the .lua files in lua/. */
 extern const char store_library[];
+
+/* Every library a service loads, NULL-terminated (store.c). */
+extern const char *const store_libraries[];
 
 #endif

@@ -398,7 +398,7 @@ svc_t *svc_new(int argc, char **argv, const svc_opts_t *opts)
     svc->loop = loop_new();
     svc->zctx = zmq_ctx_new();
     svc->rds = rds_new(svc->cfg.redis_host, svc->cfg.redis_port, svc->cfg.redis_password,
-                       svc->cfg.redis_timeout_ms, store_library);
+                       svc->cfg.redis_timeout_ms, store_libraries);
     if (svc->batch == NULL || svc->metrics == NULL || svc->loop == NULL || svc->zctx == NULL ||
         svc->rds == NULL) {
         log_msg(LOG_ERROR, "start.failed", "error=\"out of memory\"");
