@@ -278,7 +278,8 @@ const char *ctl_view_ms_time(const json_t *v, char buf[CTL_VIEW_TIME_MAX])
     if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1e15)
         return NULL;
     t = (time_t)(json_number_value(v) / 1000) + CTL_BEIJING_S;
-    if (gmtime_r(&t, &tm) == NULL || strftime(buf, CTL_VIEW_TIME_MAX, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(buf, CTL_VIEW_TIME_MAX, "%Y-%m-%d %H:%M:%S", &tm) == 0)
         return NULL;
     return buf;
 }
@@ -490,13 +491,30 @@ static void ctl_view_reply(FILE *out, const json_t *t)
     }
 }
 
+/* A unit's claim and its ruling: "1 rating, rating_not_about_unit: accepted by t-supervisor
+ * (评价与路灯无关)". */
+static void ctl_view_claim(FILE *out, const json_t *cl)
+{
+    char id[24];
+
+    snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(cl, "id")));
+    ctl_fieldf(out, "claim", "%s %s, %s: %s%s%s%s%s%s", id, ctl_or(ctl_str(cl, "kind")),
+               ctl_or(ctl_str(cl, "reason")), ctl_or(ctl_str(cl, "status")),
+               ctl_has(cl, "ruled_by") ? " by " : "", ctl_or(ctl_str(cl, "ruled_by")),
+               ctl_has(cl, "ruling") ? " (" : "", ctl_or(ctl_str(cl, "ruling")),
+               ctl_has(cl, "ruling") ? ")" : "");
+}
+
 /* How the order was handled beyond its clocks: acknowledgements, returns, sub-dispatches,
- * extensions, co-handlers' replies, the rating, the outcome and merges. Nothing when none. */
+ * extensions, pauses, co-handlers' replies, the rating, claims, the outcome and merges.
+ * Nothing when none. */
 static void ctl_view_handling(FILE *out, const json_t *t)
 {
     static const char *const keys[] = {"ack_at", "co_acks", "returned_by", "subs",
-                                       "extension_state", "co_replies", "rating", "resolution",
-                                       "closed_at", "merged_into", "merged", NULL};
+                                       "extension_state", "paused_at", "co_replies", "rating",
+                                       "claims", "resolution", "closed_at", "merged_into",
+                                       "merged", NULL};
     const char *status = ctl_or(ctl_str(t, "status")), *key;
     const json_t *v;
     char tb[CTL_VIEW_TIME_MAX], tb2[CTL_VIEW_TIME_MAX];
@@ -521,22 +539,28 @@ static void ctl_view_handling(FILE *out, const json_t *t)
                    ctl_or(ctl_str(t, "return_note")), ctl_has(t, "return_note") ? ")" : "");
     json_array_foreach(json_object_get(t, "subs"), i, v)
         ctl_fieldf(out, "sub", "%s, due %s, from %s: %s", ctl_or(ctl_str(v, "unit")),
-                   ctl_or(ctl_view_ms_time(json_object_get(v, "due"), tb)), ctl_or(ctl_str(v, "by")),
-                   ctl_or(ctl_str(v, "note")));
+                   ctl_or(ctl_view_ms_time(json_object_get(v, "due"), tb)),
+                   ctl_or(ctl_str(v, "by")), ctl_or(ctl_str(v, "note")));
     if (ctl_has(t, "extension_state"))
         ctl_fieldf(out, "extension", "%s, until %s%s%s", ctl_str(t, "extension_state"),
                    ctl_or(ctl_view_time(ctl_str(t, "extension_until"), 1, tb)),
                    ctl_has(t, "extension_reason") ? ": " : "",
                    ctl_or(ctl_str(t, "extension_reason")));
-    json_object_foreach((json_t *)json_object_get(t, "co_replies"), key, v)
-        ctl_fieldf(out, "co-reply", "%s  %s: %s", key,
-                   ctl_or(ctl_view_ms_time(json_object_get(v, "at"), tb)), ctl_or(ctl_str(v, "text")));
+    if (ctl_has(t, "paused_at"))
+        ctl_fieldf(out, "paused", "since %s%s%s", ctl_view_time(ctl_str(t, "paused_at"), 1, tb),
+                   ctl_has(t, "pause_reason") ? ": " : "", ctl_or(ctl_str(t, "pause_reason")));
+    json_object_foreach((json_t *)json_object_get(t, "co_replies"), key, v) ctl_fieldf(
+        out, "co-reply", "%s  %s: %s", key, ctl_or(ctl_view_ms_time(json_object_get(v, "at"), tb)),
+        ctl_or(ctl_str(v, "text")));
     if (ctl_has(t, "rating"))
         ctl_fieldf(out, "rating", "%s%s%s%s%s%s", ctl_str(t, "rating"),
                    ctl_has(t, "rating_words") ? ": " : "", ctl_or(ctl_str(t, "rating_words")),
                    ctl_str(t, "rated_at") != NULL ? " (" : "",
                    ctl_or(ctl_view_time(ctl_str(t, "rated_at"), 1, tb2)),
                    ctl_str(t, "rated_at") != NULL ? ")" : "");
+    json_array_foreach(json_object_get(t, "claims"), i, v)
+        if (json_is_object(v))
+            ctl_view_claim(out, v);
     ctl_field(out, "resolution", ctl_str(t, "resolution"));
     ctl_field(out, "answer", ctl_str(t, "answer"));
     ctl_field(out, "rejected", ctl_str(t, "reject_reason"));
@@ -571,8 +595,8 @@ static int ctl_view_deadlines(FILE *out, const json_t *t)
         const json_t *d = json_object_get(dl, stages[s]);
         if (!json_is_object(d))
             continue;
-        const char *row[] = {stages[s], ctl_view_time(ctl_str(d, "due"), 1, tb), ctl_str(d, "state"),
-                             ctl_str(d, "span")};
+        const char *row[] = {stages[s], ctl_view_time(ctl_str(d, "due"), 1, tb),
+                             ctl_str(d, "state"), ctl_str(d, "span")};
         ret = ctl_view_table_add(&tab, row);
     }
     if (tab.nrows == 0)

@@ -1,7 +1,9 @@
-/* rexianctl.c -- the command-line client of the HTTP API: ping, create, show, list and the
- * lifecycle steps */
+/* rexianctl.c -- the command-line client of the HTTP API: ping, create, show, list, the
+ * lifecycle steps, scores and audit; and the working calendar's deadlines, offline */
 #include "ctl_args.h"
+#include "ctl_due.h"
 #include "ctl_http.h"
+#include "ctl_report.h"
 #include "ctl_view.h"
 
 #include <curl/curl.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #ifndef REXIAN_VERSION
 #define REXIAN_VERSION "dev"
@@ -285,8 +288,9 @@ out:
     return ret;
 }
 
-/* GET path, then view the answer (or print it raw with --json). */
-static int ctl_get(ctl_t *c, const char *path, int (*view)(FILE *, const json_t *))
+/* GET path, then view the answer (or print it as it came when raw). A view returns a negative
+ * errno for an answer it cannot show. */
+static int ctl_get_as(ctl_t *c, const char *path, int (*view)(FILE *, const json_t *), int raw)
 {
     ctl_http_resp_t r;
     json_t *ans = NULL;
@@ -294,14 +298,14 @@ static int ctl_get(ctl_t *c, const char *path, int (*view)(FILE *, const json_t 
 
     if (rc != 0) {
         ret = ctl_no_answer(c, rc, &r);
-    } else if (c->args->json) {
+    } else if (raw) {
         ctl_print_raw(&r);
         ret = r.status >= 200 && r.status < 300 ? CTL_EXIT_OK : ctl_api_error(c, &r);
     } else if (r.status < 200 || r.status >= 300) {
         ret = ctl_api_error(c, &r);
     } else if ((ans = ctl_parse(c, &r)) == NULL) {
         ret = CTL_EXIT_API;
-    } else if (view(stdout, ans) != 0) {
+    } else if (view(stdout, ans) < 0) {
         fprintf(stderr, "rexianctl: the answer from %s is not the expected shape (try --json)\n",
                 c->args->url);
         ret = CTL_EXIT_API;
@@ -311,6 +315,11 @@ static int ctl_get(ctl_t *c, const char *path, int (*view)(FILE *, const json_t 
     json_decref(ans);
     ctl_http_resp_free(&r);
     return ret;
+}
+
+static int ctl_get(ctl_t *c, const char *path, int (*view)(FILE *, const json_t *))
+{
+    return ctl_get_as(c, path, view, c->args->json);
 }
 
 static int ctl_show(ctl_t *c)
@@ -361,6 +370,180 @@ static int ctl_list(ctl_t *c)
     }
     return ctl_get(c, path, ctl_view_list);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Scores and audit */
+
+/* The current month in Beijing time, "2025-01". */
+static void ctl_this_month(char buf[16])
+{
+    time_t t = time(NULL) + 8 * 3600;
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, 16, "%Y-%m", &tm) == 0)
+        snprintf(buf, 16, "1970-01");
+}
+
+/* Appends the period to the path: --period, --day or --from/--to as given, else this month. */
+static int ctl_query_period(ctl_t *c, char *path, size_t *o)
+{
+    const ctl_args_t *a = c->args;
+    char month[16];
+
+    ctl_this_month(month);
+    if (a->period == NULL && a->day == NULL && a->from == NULL)
+        return ctl_query(c, path, o, "period", month);
+    if (ctl_query(c, path, o, "period", a->period) != 0 ||
+        ctl_query(c, path, o, "day", a->day) != 0 || ctl_query(c, path, o, "from", a->from) != 0)
+        return -E2BIG;
+    return ctl_query(c, path, o, "to", a->to);
+}
+
+static int ctl_print_orders(FILE *out, const json_t *answer)
+{
+    int n = ctl_report_orders(out, answer);
+
+    if (n == 0)
+        fprintf(stderr, "rexianctl: no orders behind that number in the period\n");
+    return n;
+}
+
+/* metrics --recompute: exit 0 when the counters agree, 1 when they differ. */
+static int ctl_recompute(ctl_t *c, const char *path)
+{
+    ctl_http_resp_t r;
+    json_t *ans = NULL;
+    int rc = ctl_http_request(c->http, "GET", path, NULL, &r), ret = CTL_EXIT_API, v;
+
+    if (rc != 0) {
+        ret = ctl_no_answer(c, rc, &r);
+        goto out;
+    }
+    if (r.status < 200 || r.status >= 300) {
+        if (c->args->json)
+            ctl_print_raw(&r);
+        ret = ctl_api_error(c, &r);
+        goto out;
+    }
+    if ((ans = ctl_parse(c, &r)) == NULL)
+        goto out;
+    if (c->args->json) {
+        v = json_is_boolean(json_object_get(ans, "agree"))
+                ? !json_is_true(json_object_get(ans, "agree"))
+                : -EINVAL;
+        if (v >= 0)
+            ctl_print_raw(&r);
+    } else {
+        v = ctl_report_recompute(stdout, ans);
+    }
+    if (v < 0)
+        fprintf(stderr, "rexianctl: the answer from %s does not say whether the counters agree "
+                "(try --json)\n", c->args->url);
+    ret = v == 0 ? CTL_EXIT_OK : CTL_EXIT_API;
+out:
+    json_decref(ans);
+    ctl_http_resp_free(&r);
+    return ret;
+}
+
+static int ctl_metrics(ctl_t *c)
+{
+    const ctl_args_t *a = c->args;
+    char path[CTL_PATH_MAX];
+    const char *base = a->recompute ? "/v1/metrics/recompute"
+                       : a->orders  ? "/v1/metrics/orders"
+                                    : "/v1/metrics";
+    size_t o = (size_t)snprintf(path, sizeof(path), "%s", base);
+
+    if (ctl_query_period(c, path, &o) != 0 || ctl_query(c, path, &o, "unit", a->unit) != 0 ||
+        ctl_query(c, path, &o, "kind", a->kind) != 0 ||
+        ctl_query(c, path, &o, "metric", a->metric) != 0) {
+        fprintf(stderr, "rexianctl: the options are too long for a request\n");
+        return CTL_EXIT_USAGE;
+    }
+    if (a->recompute)
+        return ctl_recompute(c, path);
+    return ctl_get(c, path, a->orders ? ctl_print_orders : ctl_report_metrics);
+}
+
+static int ctl_report(ctl_t *c)
+{
+    const ctl_args_t *a = c->args;
+    const char *format = a->format != NULL ? a->format : "table";
+    char path[CTL_PATH_MAX];
+    size_t o = (size_t)snprintf(path, sizeof(path), "/v1/metrics");
+
+    if (ctl_query(c, path, &o, "period", a->period) != 0) {
+        fprintf(stderr, "rexianctl: --period is too long for a request\n");
+        return CTL_EXIT_USAGE;
+    }
+    return ctl_get_as(c, path,
+                      strcmp(format, "csv") == 0 ? ctl_report_circular_csv
+                                                 : ctl_report_circular_table,
+                      a->json || strcmp(format, "json") == 0);
+}
+
+static int ctl_claims(ctl_t *c)
+{
+    const ctl_args_t *a = c->args;
+    char path[CTL_PATH_MAX];
+    size_t o = (size_t)snprintf(path, sizeof(path), "/v1/claims");
+
+    if (ctl_query(c, path, &o, "unit", a->unit) != 0 ||
+        ctl_query(c, path, &o, "supervisor", a->supervisor) != 0 ||
+        ctl_query(c, path, &o, "status", a->status) != 0) {
+        fprintf(stderr, "rexianctl: the options are too long for a request\n");
+        return CTL_EXIT_USAGE;
+    }
+    return ctl_get(c, path, ctl_report_claims);
+}
+
+/* due: no server; the calendar folder is read here. */
+static int ctl_due(const ctl_args_t *a)
+{
+    char err[CTL_DUE_ERR_MAX];
+    const char *dir = ctl_due_dir(a->calendar, getenv("REXIAN_CALENDAR"));
+    ctl_due_t d;
+    int rc = ctl_due_compute(dir, a->from, a->add, &d, err);
+
+    if (rc != 0) {
+        fprintf(stderr, "rexianctl: %s\n", err);
+        if (rc == -EIO && strcmp(dir, CTL_DUE_DEFAULT_DIR) == 0)
+            fprintf(stderr, "rexianctl: give the calendar folder with --calendar DIR or "
+                    "REXIAN_CALENDAR (the default, %s, is looked for under the current "
+                    "directory)\n", CTL_DUE_DEFAULT_DIR);
+        if (rc != -EINVAL && rc != -ERANGE)
+            return CTL_EXIT_API;
+        fprintf(stderr, "rexianctl: see 'rexianctl due --help'\n");
+        return CTL_EXIT_USAGE;
+    }
+    if (a->json) {
+        json_t *j = json_pack("{s:s,s:s,s:s,s:I,s:b}", "from", d.from, "add", d.span, "due",
+                              d.due, "due_ms", (json_int_t)d.due_ms, "provisional",
+                              d.provisional);
+        char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (text == NULL) {
+            fprintf(stderr, "rexianctl: out of memory\n");
+            return CTL_EXIT_API;
+        }
+        printf("%s\n", text);
+        free(text);
+        return CTL_EXIT_OK;
+    }
+    printf("%s%s\n", d.due, d.provisional ? " provisional" : "");
+    if (d.provisional && d.missing_year > 0)
+        fprintf(stderr, "rexianctl: provisional: %s has no calendar for %d, so Monday to Friday "
+                "were taken as its working days; compute again once that year's holiday notice "
+                "is installed\n", dir, d.missing_year);
+    else if (d.provisional)
+        fprintf(stderr, "rexianctl: provisional: a year it depends on has no calendar in %s\n",
+                dir);
+    return CTL_EXIT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Steps */
 
 /* Adds a list of strings under key when n > 0. */
 static int ctl_set_list(json_t *obj, const char *key, const char *const *values, size_t n,
@@ -423,8 +606,11 @@ static json_t *ctl_step_body(const ctl_args_t *a, const char *text)
         ctl_set(body, "text", text, "--text") != 0 ||
         ctl_set(body, "rating", a->rating, "--rating") != 0 ||
         ctl_set(body, "words", a->words, "--words") != 0 ||
-        ctl_set(body, "into", a->into, "--into") != 0)
+        ctl_set(body, "into", a->into, "--into") != 0 ||
+        ctl_set(body, "kind", a->kind, "--kind") != 0)
         goto fail;
+    if (a->claim >= 0 && json_object_set_new(body, "claim", json_integer(a->claim)) != 0)
+        goto no_mem;
     if (a->same_unit && json_object_set_new(body, "same_unit", json_true()) != 0)
         goto no_mem;
     if (a->rev >= 0 && json_object_set_new(body, "rev", json_integer(a->rev)) != 0)
@@ -512,6 +698,9 @@ static int ctl_step(ctl_t *c)
             fputs(" into ", stdout);
             ctl_view_cell(stdout, into, -1);
         }
+        if (json_is_integer(json_object_get(ans, "claim")))
+            printf(" claim %" JSON_INTEGER_FORMAT,
+                   json_integer_value(json_object_get(ans, "claim")));
         printf(" (rev %" JSON_INTEGER_FORMAT ")\n",
                json_integer_value(json_object_get(ans, "rev")));
     }
@@ -562,6 +751,14 @@ int main(int argc, char **argv)
         printf("rexianctl %s\n", REXIAN_VERSION);
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_API;
     }
+    if (args.cmd == CTL_CMD_DUE) {
+        ret = ctl_due(&args);
+        if (fflush(stdout) != 0) {
+            fprintf(stderr, "rexianctl: cannot write to stdout\n");
+            return ret == CTL_EXIT_OK ? CTL_EXIT_API : ret;
+        }
+        return ret;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "rexianctl: cannot initialise libcurl\n");
         return CTL_EXIT_API;
@@ -584,6 +781,18 @@ int main(int argc, char **argv)
         break;
     case CTL_CMD_LIST:
         ret = ctl_list(&c);
+        break;
+    case CTL_CMD_METRICS:
+        ret = ctl_metrics(&c);
+        break;
+    case CTL_CMD_REPORT:
+        ret = ctl_report(&c);
+        break;
+    case CTL_CMD_CLAIMS:
+        ret = ctl_claims(&c);
+        break;
+    case CTL_CMD_OVERDUE:
+        ret = ctl_get(&c, "/v1/overdue", ctl_report_overdue);
         break;
     default:
         ret = ctl_args_is_step(args.cmd) ? ctl_step(&c) : CTL_EXIT_USAGE;

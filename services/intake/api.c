@@ -30,10 +30,6 @@ struct api_t {
     int m_created, m_replayed, m_rejected, m_unavailable, m_batch; /* metrics */
 };
 
-static const char *api_channels[] = {"phone", "wechat", "web", "app", "open311", "email",
-                                     "sms", "city", NULL};
-static const char *api_categories[] = {"consult", "help", "complaint", "report", "suggestion",
-                                       NULL};
 
 /* ------------------------------------------------------------------------------------------
  * Answers */
@@ -130,158 +126,35 @@ static void api_list_text(const char **list, char *buf, size_t cap)
         o += (size_t)snprintf(buf + o, cap - o, "%s%s", o ? ", " : "", *list);
 }
 
-/* A string field: required or not, 1..max bytes, not only white space. Returns the value, ""
- * for an absent optional field, or NULL after answering 400. */
-static const char *api_str(httpd_req_t *req, json_t *obj, const char *name, const char *field,
-                           int required, size_t max)
-{
-    json_t *v = json_object_get(obj, name);
-    const char *s;
 
-    if (v == NULL || json_is_null(v)) {
-        if (!required)
-            return "";
-        api_error(req, 400, "missing_field", field, "%s is required", field);
-        return NULL;
-    }
-    if (!json_is_string(v)) {
-        api_error(req, 400, "wrong_type", field, "%s must be a string", field);
-        return NULL;
-    }
-    s = json_string_value(v);
-    if (json_string_length(v) != strlen(s)) {
-        api_error(req, 400, "invalid_value", field, "%s must not contain NUL characters", field);
-        return NULL;
-    }
-    if (json_string_length(v) > max) {
-        api_error(req, 400, "too_long", field, "%s is %zu bytes; at most %zu allowed", field,
-                  json_string_length(v), max);
-        return NULL;
-    }
-    if (required) {
-        const char *p = s;
-        while (*p != '\0' && isspace((unsigned char)*p))
-            p++;
-        if (*p == '\0') {
-            api_error(req, 400, "empty_field", field, "%s must not be empty", field);
-            return NULL;
-        }
-    }
-    return s;
-}
 
-static int api_known_keys(httpd_req_t *req, json_t *obj, const char *where,
-                          const char **allowed)
-{
-    const char *key;
-    json_t *v;
-
-    json_object_foreach(obj, key, v) {
-        if (!api_in(key, allowed)) {
-            char list[256];
-            api_list_text(allowed, list, sizeof(list));
-            api_error(req, 400, "unknown_field", key, "%s%s is not a known field (known: %s)",
-                      where, key, list);
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Parses and checks a create request; returns the fields for ticket_create or NULL after
- * answering 400. */
+/* Parses and checks a create request (steps.c's "create" rules); returns the fields for
+ * ticket_create or NULL after answering 400. */
 static json_t *api_parse_create(api_t *api, httpd_req_t *req, const config_token_t *tok,
                                 char *idem, size_t idem_cap)
 {
-    static const char *top[] = {"channel", "caller", "text", "address", "category", "township",
-                                "idempotency_key", NULL};
-    static const char *caller_keys[] = {"phone", "name", NULL};
-    const char *body, *channel, *text, *address, *category, *township, *phone, *name, *key;
-    json_error_t jerr;
-    json_t *root, *caller, *out = NULL;
+    const config_t *cfg = svc_cfg(api->svc);
+    char code[32], field[64], msg[600], hex[33];
+    const char *body, *key;
+    unsigned char mac[32];
+    unsigned int maclen = 0;
+    json_t *out;
     size_t len;
-    char list[128];
+    int status;
 
     body = httpd_body(req, &len);
     if (len == 0) {
         api_error(req, 400, "empty_body", NULL, "the request body must be a JSON object");
         return NULL;
     }
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL) {
-        api_error(req, 400, "invalid_json", NULL, "the body is not valid JSON: %s (line %d, "
-                  "column %d)", jerr.text, jerr.line, jerr.column);
+    out = steps_check("create", body, len, cfg, api->units, svc_now(api->svc), &status, code,
+                      field, msg, sizeof(msg));
+    if (out == NULL) {
+        api_error(req, status, code, field[0] ? field : NULL, "%s", msg);
         return NULL;
     }
-    if (!json_is_object(root)) {
-        api_error(req, 400, "invalid_json", NULL, "the body must be a JSON object");
-        goto out;
-    }
-    if (!api_known_keys(req, root, "", top))
-        goto out;
-    if ((channel = api_str(req, root, "channel", "channel", 1, 16)) == NULL)
-        goto out;
-    if (!api_in(channel, api_channels)) {
-        api_list_text(api_channels, list, sizeof(list));
-        api_error(req, 400, "invalid_value", "channel", "channel '%s' is not one of: %s",
-                  channel, list);
-        goto out;
-    }
-    caller = json_object_get(root, "caller");
-    if (caller == NULL || !json_is_object(caller)) {
-        api_error(req, 400, caller == NULL ? "missing_field" : "wrong_type", "caller",
-                  "caller must be an object with the caller's phone, e.g. "
-                  "{\"phone\":\"13800000001\"}");
-        goto out;
-    }
-    if (!api_known_keys(req, caller, "caller.", caller_keys))
-        goto out;
-    if ((phone = api_str(req, caller, "phone", "caller.phone", 1, 20)) == NULL ||
-        (name = api_str(req, caller, "name", "caller.name", 0, API_NAME_MAX)) == NULL)
-        goto out;
-    for (const char *p = phone; *p; p++) {
-        if (!isdigit((unsigned char)*p) && !(p == phone && *p == '+')) {
-            api_error(req, 400, "invalid_value", "caller.phone",
-                      "caller.phone must be 5 to 20 digits (an optional leading +)");
-            goto out;
-        }
-    }
-    if (strlen(phone) < 5) {
-        api_error(req, 400, "invalid_value", "caller.phone",
-                  "caller.phone must be 5 to 20 digits (an optional leading +)");
-        goto out;
-    }
-    if ((text = api_str(req, root, "text", "text", 1, API_TEXT_MAX)) == NULL ||
-        (address = api_str(req, root, "address", "address", 0, API_ADDRESS_MAX)) == NULL ||
-        (category = api_str(req, root, "category", "category", 0, 16)) == NULL ||
-        (township = api_str(req, root, "township", "township", 0, UNIT_CODE_MAX)) == NULL ||
-        (key = api_str(req, root, "idempotency_key", "idempotency_key", 0, API_IDEM_MAX)) ==
-            NULL)
-        goto out;
-    if (category[0] != '\0' && !api_in(category, api_categories)) {
-        api_list_text(api_categories, list, sizeof(list));
-        api_error(req, 400, "invalid_value", "category", "category '%s' is not one of: %s",
-                  category, list);
-        goto out;
-    }
-    if (township[0] != '\0') {
-        const unit_t *u = units_find(api->units, township);
-        if (u == NULL || !unit_is_township(u)) {
-            api_error(req, 400, "invalid_value", "township",
-                      "township '%s' is not the code of a township in this tier's units",
-                      township);
-            goto out;
-        }
-    }
-    for (const char *p = key; *p; p++) {
-        if (*p < 0x21 || *p > 0x7e) {
-            api_error(req, 400, "invalid_value", "idempotency_key",
-                      "idempotency_key must be 1 to %d printable ASCII characters without "
-                      "spaces", API_IDEM_MAX);
-            goto out;
-        }
-    }
-    if (key[0] != '\0') {
+    key = json_string_value(json_object_get(out, "idempotency_key"));
+    if (key != NULL) {
         snprintf(idem, idem_cap, "c:%s", key);
     } else {
         /* our own key, so a retry after a lost Redis reply cannot create a second ticket */
@@ -291,25 +164,22 @@ static json_t *api_parse_create(api_t *api, httpd_req_t *req, const config_token
         for (int i = 0; i < 16 && o + 2 < idem_cap; i++)
             o += (size_t)snprintf(idem + o, idem_cap - o, "%02x", rnd[i]);
     }
-    {
-        /* callers are matched by a keyed hash of the number, never the number itself */
-        const config_t *cfg = svc_cfg(api->svc);
-        unsigned char mac[32];
-        unsigned int maclen = 0;
-        char hex[33];
-        HMAC(EVP_sha256(), cfg->caller_key, (int)strlen(cfg->caller_key),
-             (const unsigned char *)phone, strlen(phone), mac, &maclen);
-        for (int i = 0; i < 16; i++)
-            snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-        out = json_pack("{s:s,s:I}", "caller", hex, "link_window",
-                        (json_int_t)cfg->link_window_ms);
-    }
-    json_object_update_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "channel", channel, "phone",
-                    phone, "name", name, "text", text, "address", address, "category",
-                    category, "township", township, "actor", tok->name, "role",
-                    config_role_name(tok->role)));
-out:
-    json_decref(root);
+    json_object_del(out, "idempotency_key");
+    /* callers are matched by a keyed hash of the number, never the number itself */
+    HMAC(EVP_sha256(), cfg->caller_key, (int)strlen(cfg->caller_key),
+         (const unsigned char *)json_string_value(json_object_get(out, "phone")),
+         strlen(json_string_value(json_object_get(out, "phone"))), mac, &maclen);
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+    json_object_set_new(out, "caller", json_string(hex));
+    json_object_set_new(out, "link_window", json_integer(cfg->link_window_ms));
+    json_object_set_new(out, "actor", json_string(tok->name));
+    json_object_set_new(out, "role", json_string(config_role_name(tok->role)));
+    for (const char *k2 = "address"; k2 != NULL; k2 = strcmp(k2, "address") == 0 ? "category"
+                                                   : strcmp(k2, "category") == 0 ? "township"
+                                                                                 : NULL)
+        if (json_object_get(out, k2) == NULL)
+            json_object_set_new(out, k2, json_string(""));
     return out;
 }
 

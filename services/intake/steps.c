@@ -18,10 +18,16 @@ typedef struct steps_field_t {
 
 typedef struct steps_spec_t {
     const char *step;             /* step name in the URL */
-    steps_field_t fields[6];      /* its body fields (besides rev) */
+    steps_field_t fields[7];      /* its body fields (besides rev) */
 } steps_spec_t;
 
 static const steps_spec_t steps_specs[] = {
+    /* POST /v1/tickets: a new order (not a step on an existing one) */
+    {"create", {{"channel", 'e', 1, 0, "phone|wechat|web|app|open311|email|sms|city"},
+                {"caller", 'c', 1, 0, NULL}, {"text", 's', 1, STEPS_REPLY_MAX, NULL},
+                {"address", 's', 0, 400, NULL},
+                {"category", 'e', 0, 0, "consult|help|complaint|report|suggestion"},
+                {"township", 'T', 0, 0, NULL}, {"idempotency_key", 'k', 0, 128, NULL}}},
     {"resolve", {{"answer", 's', 1, 2000, NULL}}},
     {"reject", {{"reason", 'r', 1, 0, NULL}, {"note", 's', 0, STEPS_NOTE_MAX, NULL}}},
     {"dispatch", {{"unit", 'u', 1, 0, NULL}, {"co_units", 'U', 0, 4, NULL},
@@ -63,7 +69,7 @@ static const steps_spec_t *steps_find(const char *step)
 
 int steps_known(const char *name)
 {
-    return steps_find(name) != NULL;
+    return strcmp(name, "create") != 0 && steps_find(name) != NULL;
 }
 
 typedef struct steps_err_t {
@@ -214,6 +220,44 @@ static json_t *steps_units(json_t *v, const steps_field_t *f, const units_t *uni
     return out;
 }
 
+/* caller: {"phone": 5..20 digits with an optional leading +, "name": optional}. */
+static json_t *steps_caller(json_t *v, const steps_err_t *e)
+{
+    const char *key, *phone, *name = "";
+    json_t *val;
+
+    if (!json_is_object(v))
+        return steps_fail(e, 400, "wrong_type", "caller", "caller must be an object with the "
+                          "caller's phone, e.g. {\"phone\":\"13800000001\"}%s%s", NULL, NULL);
+    json_object_foreach(v, key, val) {
+        if (strcmp(key, "phone") != 0 && strcmp(key, "name") != 0)
+            return steps_fail(e, 400, "unknown_field", "caller", "caller.%s is not a known field "
+                              "(known: phone, name)%s", key, NULL);
+    }
+    val = json_object_get(v, "phone");
+    if (val == NULL)
+        return steps_fail(e, 400, "missing_field", "caller.phone", "caller.phone is required%s%s",
+                          NULL, NULL);
+    if (!json_is_string(val))
+        return steps_fail(e, 400, "wrong_type", "caller.phone", "caller.phone must be a "
+                          "string%s%s", NULL, NULL);
+    phone = json_string_value(val);
+    if (json_string_length(val) < 5 || json_string_length(val) > 20 ||
+        strlen(phone) != json_string_length(val) ||
+        strspn(phone + (phone[0] == '+'), "0123456789") != strlen(phone) - (phone[0] == '+'))
+        return steps_fail(e, 400, "invalid_value", "caller.phone", "caller.phone must be 5 to 20 "
+                          "digits (an optional leading +)%s%s", NULL, NULL);
+    val = json_object_get(v, "name");
+    if (val != NULL && !json_is_null(val)) {
+        if (!json_is_string(val) || json_string_length(val) > 64 ||
+            strlen(json_string_value(val)) != json_string_length(val))
+            return steps_fail(e, 400, "invalid_value", "caller.name", "caller.name must be a "
+                              "string of at most 64 bytes%s%s", NULL, NULL);
+        name = json_string_value(val);
+    }
+    return json_pack("{s:s,s:s}", "phone", phone, "name", name);
+}
+
 json_t *steps_check(const char *step, const char *body, size_t len, const config_t *cfg,
                     const units_t *units, int64_t now_ms, int *ret_status, char *code,
                     char *field, char *msg, size_t msgcap)
@@ -244,11 +288,11 @@ json_t *steps_check(const char *step, const char *body, size_t len, const config
     /* every key must be one of the step's fields, or rev */
     json_object_foreach(in, key, v) {
         int known = strcmp(key, "rev") == 0;
-        for (int i = 0; i < 6 && spec->fields[i].name != NULL && !known; i++)
+        for (int i = 0; i < 7 && spec->fields[i].name != NULL && !known; i++)
             known = strcmp(spec->fields[i].name, key) == 0;
         if (!known) {
             size_t o = (size_t)snprintf(list, sizeof(list), "rev");
-            for (int i = 0; i < 6 && spec->fields[i].name != NULL; i++)
+            for (int i = 0; i < 7 && spec->fields[i].name != NULL; i++)
                 o += (size_t)snprintf(list + o, sizeof(list) - o, ", %s", spec->fields[i].name);
             steps_fail(&e, 400, "unknown_field", key, "%s is not a field of this step "
                        "(known: %s)", key, list);
@@ -265,7 +309,7 @@ json_t *steps_check(const char *step, const char *body, size_t len, const config
         }
         json_object_set(out, "rev", v);
     }
-    for (int i = 0; i < 6 && spec->fields[i].name != NULL; i++) {
+    for (int i = 0; i < 7 && spec->fields[i].name != NULL; i++) {
         const steps_field_t *f = &spec->fields[i];
         const char *s;
         int64_t ms;
@@ -298,6 +342,11 @@ json_t *steps_check(const char *step, const char *body, size_t len, const config
             if ((val = steps_evidence(v, f, &e)) == NULL)
                 goto fail;
             json_object_set_new(out, f->name, val);
+            continue;
+        case 'c':
+            if ((val = steps_caller(v, &e)) == NULL)
+                goto fail;
+            json_object_update_new(out, val);
             continue;
         case 'n':
             if (!json_is_integer(v) || json_integer_value(v) < 1 ||
@@ -364,6 +413,24 @@ json_t *steps_check(const char *step, const char *body, size_t len, const config
             }
             json_object_set_new(out, f->name, json_integer(ms));
             continue;
+        case 'T': {
+            const unit_t *u = units_find(units, s);
+            if (u == NULL || !unit_is_township(u)) {
+                steps_fail(&e, 400, "invalid_value", f->name, "%s '%.64s' is not the code of a "
+                           "township in this tier's units", f->name, s);
+                goto fail;
+            }
+            break;
+        }
+        case 'k':
+            if (strlen(s) > f->max || strspn(s, "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMN"
+                                                "OPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~")
+                                          != strlen(s)) {
+                steps_fail(&e, 400, "invalid_value", f->name, "%s must be 1 to 128 printable "
+                           "ASCII characters without spaces%s", f->name, NULL);
+                goto fail;
+            }
+            break;
         case 'i':
             if (strlen(s) > f->max || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
                                           strlen(s)) {

@@ -1,13 +1,18 @@
 /* test_ctl_args.c -- rexianctl's command line (options, defaults, usage errors, help, the
- * lifecycle steps' options) and what it prints (ticket page with its handling, list table,
- * error lines, terminal safety, Chinese alignment). */
+ * lifecycle steps' options, scores and audit, due) and what it prints (ticket page with its
+ * handling, list table, metrics, the circular as table and CSV, recomputation, claims, the
+ * overdue board, error lines, terminal safety, Chinese alignment), and due's deadlines. */
 #include "check.h"
 #include "ctl_args.h"
+#include "ctl_due.h"
+#include "ctl_report.h"
 #include "ctl_view.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -212,6 +217,12 @@ static const step_case_t step_cases[] = {
     {"rate", {"--rating", "unreachable", NULL}},
     {"close", {"--reason", "撤回", NULL}},
     {"merge", {"--into", "BX-20261125-000001", NULL}},
+    {"pause", {"--reason", "等待来电人提供地址", NULL}},
+    {"resume", {NULL}},
+    {"explain", {"--text", "已当面解释政策", NULL}},
+    {"claim", {"--kind", "rating", "--reason", "rating_not_about_unit", "--text", "不满的是政策",
+               NULL}},
+    {"rule", {"--claim", "1", "--decision", "accept", "--reason", "证据充分", NULL}},
 };
 
 /* Builds argv: rexianctl CMD [ID] OPTS..., leaving out the option pair at index skip (-1 for
@@ -768,6 +779,637 @@ static void test_health(void)
     json_decref(bad);
 }
 
+/* 1 when s starts with prefix. */
+static int starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void test_new_steps_values(void)
+{
+    char err[CTL_ERR_MAX];
+    ctl_args_t a;
+    char *claim[] = {"rexianctl", "claim", "BX-1", "--kind", "unreasonable", "--reason",
+                     "repeated_without_new_facts", "--text", "-", "--evidence",
+                     "通话录音.mp3,sha256:ef56", "--evidence", "审核表.pdf", "--rev", "9"};
+    char *claim_kind[] = {"rexianctl", "claim", "BX-1", "--kind", "rude", "--reason", "x",
+                          "--text", "x"};
+    char *rule_zero[] = {"rexianctl", "rule", "BX-1", "--claim", "0", "--decision", "accept",
+                         "--reason", "x"};
+    char *rule_big[] = {"rexianctl", "rule", "BX-1", "--claim", "11", "--decision", "accept",
+                        "--reason", "x"};
+    char *rule_word[] = {"rexianctl", "rule", "BX-1", "--claim", "first", "--decision",
+                         "accept", "--reason", "x"};
+    char *rule_decision[] = {"rexianctl", "rule", "BX-1", "--claim", "2", "--decision",
+                             "approve", "--reason", "x"};
+    char *rule_ok[] = {"rexianctl", "rule", "BX-1", "--claim=10", "--decision", "reject",
+                       "--reason", "证据不足"};
+    char *rule_none[] = {"rexianctl", "rule", "BX-1"};
+    char *resume[] = {"rexianctl", "resume", "BX-1", "--note", "来电人已补充地址"};
+    char *pause_note[] = {"rexianctl", "pause", "BX-1", "--reason", "x", "--note", "y"};
+    char *explain[] = {"rexianctl", "explain", "BX-1", "--text", "已当面解释", "--evidence",
+                       "a.jpg,,https://f.example/a"};
+
+    CHECK_INT(parse(ARGC(claim), claim, NULL, NULL, &a, err), 0);
+    CHECK_INT(a.cmd, CTL_CMD_CLAIM);
+    CHECK_STR(a.kind, "unreasonable");
+    CHECK_STR(a.reason, "repeated_without_new_facts"); /* the server knows the configured list */
+    CHECK_STR(a.text, "-");
+    CHECK_INT((int)a.n_evidence, 2);
+    CHECK(a.evidence[1].name_len == strlen("审核表.pdf"));
+    CHECK_INT(a.rev, 9);
+    CHECK_INT(a.claim, -1);
+    CHECK_INT(parse(ARGC(claim_kind), claim_kind, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--kind 'rude' must be one of: unreasonable, rating");
+
+    CHECK_INT(parse(ARGC(rule_ok), rule_ok, NULL, NULL, &a, err), 0);
+    CHECK_INT(a.claim, 10);
+    CHECK_STR(a.decision, "reject");
+    CHECK_INT(parse(ARGC(rule_zero), rule_zero, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--claim '0' must be a whole number from 1 to 10");
+    CHECK_INT(parse(ARGC(rule_big), rule_big, NULL, NULL, &a, err), -EINVAL);
+    CHECK_INT(parse(ARGC(rule_word), rule_word, NULL, NULL, &a, err), -EINVAL);
+    CHECK_INT(parse(ARGC(rule_decision), rule_decision, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--decision 'approve' must be one of: accept, reject");
+    /* everything missing is named at once */
+    CHECK_INT(parse(ARGC(rule_none), rule_none, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "rule needs --claim N") != NULL && strstr(err, "and --decision") != NULL &&
+          strstr(err, "and --reason") != NULL);
+
+    CHECK_INT(parse(ARGC(resume), resume, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.note, "来电人已补充地址");
+    CHECK_INT(parse(ARGC(pause_note), pause_note, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "pause has no option '--note' (its options: --reason, --rev)");
+    CHECK_INT(parse(ARGC(explain), explain, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.evidence[0].url, "https://f.example/a");
+
+    CHECK(strstr(ctl_args_help(CTL_CMD_CLAIM), "rating_not_about_unit") != NULL &&
+          strstr(ctl_args_help(CTL_CMD_CLAIM), "unreasonable or rating") != NULL &&
+          strstr(ctl_args_help(CTL_CMD_CLAIM), "claim N") != NULL);
+    CHECK(strstr(ctl_args_help(CTL_CMD_RULE), "accept or reject") != NULL);
+    CHECK(strstr(ctl_args_help(CTL_CMD_EXPLAIN), "--evidence") != NULL);
+}
+
+static void test_metrics_args(void)
+{
+    char err[CTL_ERR_MAX];
+    ctl_args_t a;
+    char *plain[] = {"rexianctl", "metrics"};
+    char *month[] = {"rexianctl", "metrics", "--period", "2025-01", "--unit", "urban-management",
+                     "--kind", "department"};
+    char *day[] = {"rexianctl", "metrics", "--day=2025-01-24"};
+    char *range[] = {"rexianctl", "metrics", "--from", "2025-01-01", "--to", "2025-03-31"};
+    char *two[] = {"rexianctl", "metrics", "--period", "2025-01", "--day", "2025-01-24"};
+    char *from_only[] = {"rexianctl", "metrics", "--from", "2025-01-01"};
+    char *to_only[] = {"rexianctl", "metrics", "--to", "2025-01-01"};
+    char *backwards[] = {"rexianctl", "metrics", "--from", "2025-03-01", "--to", "2025-01-01"};
+    char *bad_month[] = {"rexianctl", "metrics", "--period", "2025-13"};
+    char *bad_month2[] = {"rexianctl", "metrics", "--period", "2025-1"};
+    char *bad_day[] = {"rexianctl", "metrics", "--day", "2025-01-32"};
+    char *bad_from[] = {"rexianctl", "metrics", "--from", "20250101", "--to", "2025-01-02"};
+    char *kind[] = {"rexianctl", "metrics", "--kind", "village"};
+    char *recompute[] = {"rexianctl", "metrics", "--recompute", "--from", "2025-01-01", "--to",
+                         "2025-01-31"};
+    char *recompute_unit[] = {"rexianctl", "metrics", "--recompute", "--unit", "water-supply"};
+    char *both[] = {"rexianctl", "metrics", "--recompute", "--orders", "--unit", "u",
+                    "--metric", "due"};
+    char *orders[] = {"rexianctl", "metrics", "--orders", "--unit", "*", "--metric",
+                      "rated_unsatisfied", "--day", "2025-01-24"};
+    char *orders_no_metric[] = {"rexianctl", "metrics", "--orders", "--unit", "u"};
+    char *orders_kind[] = {"rexianctl", "metrics", "--orders", "--unit", "u", "--metric", "due",
+                           "--kind", "township"};
+    char *metric_alone[] = {"rexianctl", "metrics", "--metric", "due"};
+    char *metric_bad[] = {"rexianctl", "metrics", "--orders", "--unit", "u", "--metric",
+                          "happiness"};
+    char *stray[] = {"rexianctl", "metrics", "2025-01"};
+    char *flag_value[] = {"rexianctl", "metrics", "--recompute=yes"};
+
+    CHECK_INT(parse(ARGC(plain), plain, NULL, NULL, &a, err), 0);
+    CHECK_INT(a.cmd, CTL_CMD_METRICS);
+    /* nothing given: this month, which rexianctl works out when it asks */
+    CHECK(a.period == NULL && a.day == NULL && a.from == NULL && a.to == NULL);
+    CHECK(!a.recompute && !a.orders && a.unit == NULL && a.kind == NULL);
+    CHECK_INT(parse(ARGC(month), month, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.period, "2025-01");
+    CHECK_STR(a.unit, "urban-management");
+    CHECK_STR(a.kind, "department");
+    CHECK_INT(parse(ARGC(day), day, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.day, "2025-01-24");
+    CHECK_INT(parse(ARGC(range), range, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.from, "2025-01-01");
+    CHECK_STR(a.to, "2025-03-31");
+
+    CHECK_INT(parse(ARGC(two), two, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "metrics takes one period") != NULL);
+    CHECK_INT(parse(ARGC(from_only), from_only, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "--from needs --to") != NULL);
+    CHECK_INT(parse(ARGC(to_only), to_only, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "needs --from") != NULL || strstr(err, "--from; --to") != NULL);
+    CHECK_INT(parse(ARGC(backwards), backwards, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--to 2025-01-01 is before --from 2025-03-01");
+    CHECK_INT(parse(ARGC(bad_month), bad_month, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--period '2025-13' must be a month like 2025-01");
+    CHECK_INT(parse(ARGC(bad_month2), bad_month2, NULL, NULL, &a, err), -EINVAL);
+    CHECK_INT(parse(ARGC(bad_day), bad_day, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--day '2025-01-32' must be a date like 2025-01-24");
+    CHECK_INT(parse(ARGC(bad_from), bad_from, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--from '20250101' must be a date like 2025-01-24");
+    CHECK_INT(parse(ARGC(kind), kind, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--kind 'village' must be one of: township, department, utility, other");
+
+    CHECK_INT(parse(ARGC(recompute), recompute, NULL, NULL, &a, err), 0);
+    CHECK(a.recompute && !a.orders);
+    CHECK_INT(parse(ARGC(recompute_unit), recompute_unit, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "--recompute checks every unit") != NULL);
+    CHECK_INT(parse(ARGC(both), both, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "give one") != NULL);
+    CHECK_INT(parse(ARGC(orders), orders, NULL, NULL, &a, err), 0);
+    CHECK(a.orders && strcmp(a.unit, "*") == 0 && strcmp(a.metric, "rated_unsatisfied") == 0);
+    CHECK_INT(parse(ARGC(orders_no_metric), orders_no_metric, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "--orders needs --unit U") != NULL && strstr(err, "--metric M") != NULL);
+    CHECK_INT(parse(ARGC(orders_kind), orders_kind, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "drop --kind") != NULL);
+    CHECK_INT(parse(ARGC(metric_alone), metric_alone, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "--metric goes with --orders") != NULL);
+    CHECK_INT(parse(ARGC(metric_bad), metric_bad, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "'happiness' is not a counter") != NULL);
+    CHECK_INT(parse(ARGC(stray), stray, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "unexpected argument '2025-01'") != NULL);
+    CHECK_INT(parse(ARGC(flag_value), flag_value, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--recompute takes no value");
+
+    /* every counter --metric accepts is in the help, and every one is accepted */
+    for (const char *const *m = ctl_args_metrics(); *m != NULL; m++) {
+        char *argv[] = {"rexianctl", "metrics", "--orders", "--unit", "u", "--metric",
+                        (char *)*m};
+        CHECK(strstr(ctl_args_help(CTL_CMD_METRICS), *m) != NULL);
+        CHECK_INT(parse(ARGC(argv), argv, NULL, NULL, &a, err), 0);
+    }
+    CHECK(strstr(ctl_args_help(CTL_CMD_METRICS), "SAT%ALL") != NULL);
+}
+
+static void test_report_claims_overdue_due_args(void)
+{
+    char err[CTL_ERR_MAX];
+    ctl_args_t a;
+    char *report[] = {"rexianctl", "report", "--period", "2025-01", "--format", "csv"};
+    char *report_plain[] = {"rexianctl", "report", "--period", "2025-01"};
+    char *report_none[] = {"rexianctl", "report", "--format", "json"};
+    char *report_fmt[] = {"rexianctl", "report", "--period", "2025-01", "--format", "xlsx"};
+    char *report_day[] = {"rexianctl", "report", "--period", "2025-01", "--day", "2025-01-02"};
+    char *report_bad[] = {"rexianctl", "report", "--period", "January"};
+    char *claims[] = {"rexianctl", "claims", "--unit", "town-chengguan", "--supervisor",
+                      "t-supervisor", "--status", "accepted"};
+    char *claims_plain[] = {"rexianctl", "claims"};
+    char *claims_status[] = {"rexianctl", "claims", "--status", "ruled"};
+    char *overdue[] = {"rexianctl", "overdue"};
+    char *overdue_unit[] = {"rexianctl", "overdue", "--unit", "u"};
+    char *due[] = {"rexianctl", "due", "--from", "2025-01-24T10:00", "--add", "5wd",
+                   "--calendar", "/etc/rexian/calendar"};
+    char *due_no_add[] = {"rexianctl", "due", "--from", "2025-01-24T10:00"};
+    char *due_none[] = {"rexianctl", "due"};
+    char *due_help[] = {"rexianctl", "help", "due"};
+
+    CHECK_INT(parse(ARGC(report), report, NULL, NULL, &a, err), 0);
+    CHECK_INT(a.cmd, CTL_CMD_REPORT);
+    CHECK_STR(a.period, "2025-01");
+    CHECK_STR(a.format, "csv");
+    CHECK_INT(parse(ARGC(report_plain), report_plain, NULL, NULL, &a, err), 0);
+    CHECK(a.format == NULL); /* table */
+    CHECK_INT(parse(ARGC(report_none), report_none, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "report needs --period") != NULL);
+    CHECK_INT(parse(ARGC(report_fmt), report_fmt, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--format 'xlsx' must be one of: csv, json, table");
+    CHECK_INT(parse(ARGC(report_day), report_day, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "report has no option '--day'") != NULL);
+    CHECK_INT(parse(ARGC(report_bad), report_bad, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "must be a month like 2025-01") != NULL);
+
+    CHECK_INT(parse(ARGC(claims), claims, NULL, NULL, &a, err), 0);
+    CHECK_INT(a.cmd, CTL_CMD_CLAIMS);
+    CHECK_STR(a.unit, "town-chengguan");
+    CHECK_STR(a.supervisor, "t-supervisor");
+    CHECK_STR(a.status, "accepted");
+    CHECK_INT(parse(ARGC(claims_plain), claims_plain, NULL, NULL, &a, err), 0);
+    CHECK(a.unit == NULL && a.supervisor == NULL && a.status == NULL);
+    CHECK_INT(parse(ARGC(claims_status), claims_status, NULL, NULL, &a, err), -EINVAL);
+    CHECK_STR(err, "--status 'ruled' must be one of: pending, accepted, rejected");
+
+    CHECK_INT(parse(ARGC(overdue), overdue, NULL, NULL, &a, err), 0);
+    CHECK_INT(a.cmd, CTL_CMD_OVERDUE);
+    CHECK_INT(parse(ARGC(overdue_unit), overdue_unit, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "overdue has no option '--unit' (its options: none)") != NULL);
+
+    CHECK_INT(parse(ARGC(due), due, NULL, NULL, &a, err), 0);
+    CHECK_INT(a.cmd, CTL_CMD_DUE);
+    CHECK_STR(a.from, "2025-01-24T10:00");
+    CHECK_STR(a.add, "5wd");
+    CHECK_STR(a.calendar, "/etc/rexian/calendar");
+    CHECK_INT(parse(ARGC(due_no_add), due_no_add, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "due needs --add") != NULL && strstr(err, "5wd") != NULL);
+    CHECK_INT(parse(ARGC(due_none), due_none, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "due needs --from") != NULL && strstr(err, "and --add") != NULL);
+    CHECK_INT(parse(ARGC(due_help), due_help, NULL, NULL, &a, err), 0);
+    CHECK(a.help && a.cmd == CTL_CMD_DUE);
+    CHECK(strstr(ctl_args_help(CTL_CMD_DUE), "REXIAN_CALENDAR") != NULL &&
+          strstr(ctl_args_help(CTL_CMD_DUE), "13wd+next") != NULL);
+    CHECK(strstr(ctl_args_help(CTL_CMD_REPORT), "RFC 4180") != NULL);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The scores' views */
+
+/* A GET /v1/metrics answer: three units (one with a name CSV must quote), the tier, kinds. */
+static const char metrics_answer[] =
+    "{\"period\":{\"from\":\"2025-01-01\",\"to\":\"2025-01-31\"},"
+    "\"tier\":{\"counts\":{\"received\":9,\"dispatched\":7,\"acknowledged\":6,"
+    "\"ack_on_time\":5,\"due\":4,\"closed\":4,\"closed_on_time\":3,\"rated_satisfied\":3,"
+    "\"rated_unsatisfied\":2,\"excluded_unsatisfied\":1,\"claims\":2,\"claims_accepted\":1},"
+    "\"rates\":{\"ack_on_time_rate\":83.33,\"on_time_closure_rate\":75.0,\"closure_rate\":100.0,"
+    "\"satisfaction_rate\":75.0,\"satisfaction_rate_without_exclusions\":60.0}},"
+    "\"units\":["
+    "{\"unit\":\"urban-management\",\"name\":\"县城市管理综合行政执法局\",\"kind\":\"department\","
+    "\"counts\":{\"dispatched\":4,\"acknowledged\":4,\"ack_on_time\":4,\"due\":2,\"closed\":2,"
+    "\"closed_on_time\":2,\"rated_satisfied\":1,\"rated_unsatisfied\":2,"
+    "\"excluded_unsatisfied\":1,\"claims\":2,\"claims_accepted\":1,\"claims_rejected\":1},"
+    "\"rates\":{\"ack_on_time_rate\":100.0,\"on_time_closure_rate\":100.0,"
+    "\"closure_rate\":100.0,\"satisfaction_rate\":50.0,"
+    "\"satisfaction_rate_without_exclusions\":33.33},"
+    "\"flags\":[\"satisfaction 50.00% is under 90%\"]},"
+    "{\"unit\":\"town-chengguan\",\"name\":\"城关镇人民政府\",\"kind\":\"township\","
+    "\"counts\":{\"dispatched\":3,\"acknowledged\":2,\"ack_on_time\":1,\"due\":2,\"closed\":2,"
+    "\"closed_on_time\":1,\"rated_satisfied\":2},"
+    "\"rates\":{\"ack_on_time_rate\":50.0,\"on_time_closure_rate\":50.0,\"closure_rate\":100.0,"
+    "\"satisfaction_rate\":100.0,\"satisfaction_rate_without_exclusions\":100.0},"
+    "\"flags\":[\"on-time closure 50.00% is under 80%\"]},"
+    "{\"unit\":\"water-supply\",\"name\":\"北县\\\"自来水\\\",公司\",\"kind\":\"utility\","
+    "\"counts\":{\"dispatched\":0},"
+    "\"rates\":{\"ack_on_time_rate\":null,\"on_time_closure_rate\":null,\"closure_rate\":null,"
+    "\"satisfaction_rate\":null,\"satisfaction_rate_without_exclusions\":null},\"flags\":[]}],"
+    "\"kinds\":{\"department\":{\"counts\":{\"dispatched\":4},\"rates\":{}},"
+    "\"township\":{\"counts\":{\"dispatched\":3},\"rates\":{}}},"
+    "\"ranking\":{\"satisfaction_rate\":[{\"unit\":\"town-chengguan\",\"satisfaction_rate\":100.0},"
+    "{\"unit\":\"urban-management\",\"satisfaction_rate\":50.0}]},"
+    "\"thresholds\":{\"satisfaction\":90,\"on_time_closure\":80}}";
+
+/* The whitespace-separated words of the line containing needle (at most 32). */
+static int words_of(const char *text, const char *needle, char words[32][64])
+{
+    const char *line = line_with(text, needle);
+    char copy[1024], *save = NULL, *w;
+    int n = 0;
+
+    if (line == NULL)
+        return 0;
+    snprintf(copy, sizeof(copy), "%s", line);
+    for (w = strtok_r(copy, " ", &save); w != NULL && n < 32; w = strtok_r(NULL, " ", &save))
+        snprintf(words[n++], 64, "%s", w);
+    return n;
+}
+
+static void test_metrics_view(void)
+{
+    json_t *j = json_loads(metrics_answer, 0, NULL);
+    char w[32][64];
+    out_t o;
+    int n;
+
+    CHECK(j != NULL);
+    out_open(&o);
+    CHECK_INT(ctl_report_metrics(o.f, j), 0);
+    out_close(&o);
+    CHECK(starts(o.text, "Period 2025-01-01 to 2025-01-31 (thresholds: satisfaction 90%, "
+                          "on-time closure 80%)\n"));
+    /* UNIT RECV DISP ACK ACK% DUE CLOSED ON-TIME% CLOSE% RATED EXCL SAT% SAT%ALL OVERDUE ESC
+     * RET REOPEN CLAIMS FLAGS */
+    n = words_of(o.text, "urban-management ", w);
+    CHECK(n >= 19);
+    CHECK_STR(w[2], "4");
+    CHECK_STR(w[4], "100.00");
+    CHECK_STR(w[9], "3");  /* rated: satisfied, basically, unsatisfied */
+    CHECK_STR(w[10], "1"); /* excluded */
+    CHECK_STR(w[11], "50.00");
+    CHECK_STR(w[12], "33.33");
+    CHECK_STR(w[17], "2/1/1");
+    CHECK(strstr(line_with(o.text, "urban-management "), "satisfaction 50.00% is under 90%") !=
+          NULL);
+    n = words_of(o.text, "(tier)", w);
+    CHECK(n == 18 && strcmp(w[1], "9") == 0 && strcmp(w[11], "75.00") == 0);
+    /* a unit with nothing counted is left out, and the reader is told */
+    CHECK(strstr(o.text, "water-supply") == NULL);
+    CHECK(strstr(o.text, "(1 unit with nothing counted in the period not shown") != NULL);
+    /* no rate to compute prints '-' */
+    n = words_of(o.text, "town-chengguan ", w);
+    CHECK(n >= 19 && strcmp(w[10], "0") == 0 && strcmp(w[11], "100.00") == 0);
+    CHECK(strstr(o.text, "\nBy kind of unit\nKIND ") != NULL);
+    n = words_of(o.text, "township ", w);
+    CHECK(n == 18 && strcmp(w[2], "3") == 0 && strcmp(w[4], "-") == 0);
+    /* numbers are aligned right: the last digit under the header's last letter */
+    CHECK_INT(column_of(o.text, "SAT%ALL") + (long)strlen("SAT%ALL"),
+              column_of(o.text, "33.33") + (long)strlen("33.33"));
+    free(o.text);
+    json_decref(j);
+
+    j = json_loads("{\"units\":{}}", 0, NULL);
+    out_open(&o);
+    CHECK_INT(ctl_report_metrics(o.f, j), -EINVAL);
+    out_close(&o);
+    free(o.text);
+    json_decref(j);
+}
+
+static void test_circular(void)
+{
+    json_t *j = json_loads(metrics_answer, 0, NULL);
+    const char *chengguan, *urban, *water;
+    char w[32][64];
+    out_t o;
+
+    out_open(&o);
+    CHECK_INT(ctl_report_circular_table(o.f, j), 0);
+    out_close(&o);
+    CHECK(starts(o.text, "Circular for 2025-01-01 to 2025-01-31"));
+    /* best first, every unit, a unit without ratings has no rank */
+    chengguan = strstr(o.text, "town-chengguan");
+    urban = strstr(o.text, "urban-management");
+    water = strstr(o.text, "water-supply");
+    CHECK(chengguan != NULL && urban != NULL && water != NULL && chengguan < urban &&
+          urban < water);
+    CHECK(words_of(o.text, "town-chengguan", w) >= 3 && strcmp(w[0], "1") == 0);
+    CHECK(words_of(o.text, "urban-management", w) >= 3 && strcmp(w[0], "2") == 0 &&
+          strcmp(w[2], "县城市管理综合行政执法局") == 0);
+    CHECK(words_of(o.text, "water-supply", w) >= 1 && strcmp(w[0], "-") == 0);
+    /* Chinese names take two columns: the kinds still line up */
+    CHECK(column_of(o.text, "department") > 0);
+    CHECK_INT(column_of(o.text, "township"), column_of(o.text, "department"));
+    CHECK_INT(column_of(o.text, "KIND"), column_of(o.text, "department"));
+    CHECK(strstr(o.text, "3 units, 2 under a threshold\n") != NULL);
+    free(o.text);
+
+    out_open(&o);
+    CHECK_INT(ctl_report_circular_csv(o.f, j), 0);
+    out_close(&o);
+    /* a header naming every counter and rate, CRLF line ends, RFC 4180 quoting */
+    CHECK(starts(o.text, "rank,unit,name,kind,received,dispatched,acknowledged,ack_on_time,"));
+    CHECK(strstr(o.text, ",claims_rejected,ack_on_time_rate,on_time_closure_rate,closure_rate,"
+                         "satisfaction_rate,satisfaction_rate_without_exclusions,flags\r\n") !=
+          NULL);
+    CHECK(strstr(o.text, "\r\n1,town-chengguan,城关镇人民政府,township,0,3,2,1,") != NULL);
+    CHECK(strstr(o.text, "\r\n2,urban-management,县城市管理综合行政执法局,department,0,4,4,4,"
+                         "0,0,0,0,2,2,2,1,0,2,0,0,0,1,0,2,1,1,100.00,100.00,100.00,50.00,"
+                         "33.33,satisfaction 50.00% is under 90%\r\n") != NULL);
+    CHECK(strstr(o.text, "\r\n,water-supply,\"北县\"\"自来水\"\",公司\",utility,0,0,") != NULL);
+    CHECK(strstr(o.text, ",0,,,,,,\r\n") != NULL); /* no rates, no flags: empty fields */
+    free(o.text);
+    json_decref(j);
+
+    /* equal rates share a rank */
+    j = json_loads("{\"units\":[{\"unit\":\"a\"},{\"unit\":\"b\"},{\"unit\":\"c\"}],"
+                   "\"ranking\":{\"satisfaction_rate\":[{\"unit\":\"b\",\"satisfaction_rate\":90},"
+                   "{\"unit\":\"c\",\"satisfaction_rate\":90},{\"unit\":\"a\","
+                   "\"satisfaction_rate\":80}]}}", 0, NULL);
+    out_open(&o);
+    CHECK_INT(ctl_report_circular_csv(o.f, j), 0);
+    out_close(&o);
+    CHECK(strstr(o.text, "\r\n1,b,") != NULL && strstr(o.text, "\r\n1,c,") != NULL &&
+          strstr(o.text, "\r\n3,a,") != NULL);
+    free(o.text);
+    json_decref(j);
+}
+
+static void test_recompute_orders_view(void)
+{
+    json_t *agree = json_loads("{\"agree\":true,\"orders\":12,\"counters\":48,"
+                               "\"differences\":[]}", 0, NULL);
+    json_t *differ = json_loads("{\"agree\":false,\"orders\":12,\"counters\":48,"
+                                "\"differences\":[{\"key\":\"20112|urban-management|closed\","
+                                "\"live\":3,\"recomputed\":2},{\"key\":\"20112|*|closed\","
+                                "\"live\":3,\"recomputed\":2}]}", 0, NULL);
+    json_t *orders = json_loads("{\"unit\":\"u\",\"metric\":\"due\",\"count\":2,\"orders\":"
+                                "[\"BX-20250124-000001\",\"BX-20250124-000002\\u001b[2J\"]}", 0,
+                                NULL);
+    json_t *bad = json_loads("{\"agree\":\"yes\"}", 0, NULL);
+    char w[32][64];
+    out_t o;
+
+    out_open(&o);
+    CHECK_INT(ctl_report_recompute(o.f, agree), 0);
+    out_close(&o);
+    CHECK_STR(o.text, "agree: the live counters match the orders' timelines\n"
+                      "checked 12 orders and 48 live counters\n");
+    free(o.text);
+
+    out_open(&o);
+    CHECK_INT(ctl_report_recompute(o.f, differ), 1);
+    out_close(&o);
+    CHECK(starts(o.text, "differ: 2 counters do not match the orders' timelines\n"
+                          "checked 12 orders and 48 live counters\n"));
+    /* day 20112 since 1970 is 2025-01-24 */
+    CHECK(words_of(o.text, "urban-management", w) == 5 && strcmp(w[0], "2025-01-24") == 0 &&
+          strcmp(w[2], "closed") == 0 && strcmp(w[3], "3") == 0 && strcmp(w[4], "2") == 0);
+    CHECK(line_with(o.text, "(tier)") != NULL);
+    free(o.text);
+
+    out_open(&o);
+    CHECK_INT(ctl_report_recompute(o.f, bad), -EINVAL);
+    CHECK_INT(ctl_report_orders(o.f, orders), 2);
+    CHECK_INT(ctl_report_orders(o.f, bad), -EINVAL);
+    out_close(&o);
+    CHECK_STR(o.text, "BX-20250124-000001\nBX-20250124-000002?[2J\n");
+    free(o.text);
+    json_decref(agree);
+    json_decref(differ);
+    json_decref(orders);
+    json_decref(bad);
+}
+
+static void test_claims_overdue_view(void)
+{
+    json_t *claims = json_loads(
+        "{\"count\":2,\"items\":[{\"ticket\":\"BX-20250124-000007\",\"id\":2,"
+        "\"kind\":\"rating\",\"reason\":\"rating_not_about_unit\",\"text\":\"x\","
+        "\"by\":\"town-chengguan\",\"at\":1737684000000,\"status\":\"accepted\","
+        "\"ruled_by\":\"t-supervisor\",\"ruled_at\":1737687600000,\"ruling\":\"评价针对低保政策\"},"
+        "{\"ticket\":\"BX-20250124-000003\",\"id\":1,\"kind\":\"unreasonable\","
+        "\"reason\":\"unreasonable_request\",\"by\":\"town-chengguan\",\"at\":1737680400000,"
+        "\"status\":\"pending\"}]}", 0, NULL);
+    json_t *none = json_loads("{\"count\":0,\"items\":[]}", 0, NULL);
+    json_t *board = json_loads(
+        "{\"overdue\":3,\"escalated\":1,\"units\":{"
+        "\"town-chengguan\":{\"overdue\":1,\"escalated\":0,\"orders\":[{\"ticket\":"
+        "\"BX-20250124-000009\",\"stage\":\"ack\",\"due\":\"2025-01-24T17:30:00+08:00\","
+        "\"status\":\"dispatched\",\"escalated_at\":null}]},"
+        "\"urban-management\":{\"overdue\":2,\"escalated\":1,\"orders\":[{\"ticket\":"
+        "\"BX-20250124-000001\",\"stage\":\"close\",\"due\":\"2025-01-24T17:30:00+08:00\","
+        "\"status\":\"acknowledged\",\"escalated_at\":\"2025-01-27T17:30:00+08:00\"},"
+        "{\"ticket\":\"BX-20250124-000002\",\"stage\":\"reply\",\"due\":"
+        "\"2025-01-25T10:00:00+08:00\",\"status\":\"acknowledged\",\"escalated_at\":null}]}}}",
+        0, NULL);
+    json_t *empty = json_loads("{\"overdue\":0,\"escalated\":0,\"units\":{}}", 0, NULL);
+    char w[32][64];
+    out_t o;
+    int n;
+
+    out_open(&o);
+    CHECK_INT(ctl_report_claims(o.f, claims), 0);
+    out_close(&o);
+    CHECK(words_of(o.text, "TICKET", w) == 12); /* RULED BY and RULED AT are two words each */
+    n = words_of(o.text, "BX-20250124-000007", w);
+    CHECK(n == 12 && strcmp(w[1], "2") == 0 && strcmp(w[2], "town-chengguan") == 0 &&
+          strcmp(w[3], "rating") == 0 && strcmp(w[4], "rating_not_about_unit") == 0 &&
+          strcmp(w[5], "accepted") == 0 && strcmp(w[6], "2025-01-24") == 0 &&
+          strcmp(w[7], "10:00:00") == 0 && strcmp(w[8], "t-supervisor") == 0 &&
+          strcmp(w[10], "11:00:00") == 0 && strcmp(w[11], "评价针对低保政策") == 0);
+    n = words_of(o.text, "BX-20250124-000003", w);
+    CHECK(n == 8 && strcmp(w[5], "pending") == 0);
+    CHECK(strstr(o.text, "\n2 claims\n") != NULL);
+    free(o.text);
+
+    out_open(&o);
+    CHECK_INT(ctl_report_claims(o.f, none), 0);
+    CHECK_INT(ctl_report_claims(o.f, board), -EINVAL);
+    out_close(&o);
+    CHECK_STR(o.text, "0 claims\n");
+    free(o.text);
+
+    out_open(&o);
+    CHECK_INT(ctl_report_overdue(o.f, board), 0);
+    out_close(&o);
+    CHECK(starts(o.text, "3 stages overdue, 1 escalated\n\n"
+                          "urban-management  2 overdue, 1 escalated\n"
+                          "  TICKET              STAGE  DUE"));
+    /* the most overdue unit first */
+    CHECK(strstr(o.text, "urban-management") < strstr(o.text, "town-chengguan"));
+    n = words_of(o.text, "BX-20250124-000001", w);
+    CHECK(n == 7 && strcmp(w[1], "close") == 0 && strcmp(w[4], "acknowledged") == 0 &&
+          strcmp(w[5], "2025-01-27") == 0);
+    CHECK(words_of(o.text, "BX-20250124-000002", w) == 5); /* not escalated: nothing there */
+    CHECK(line_with(o.text, "town-chengguan  1 overdue, 0 escalated") != NULL);
+    free(o.text);
+
+    out_open(&o);
+    CHECK_INT(ctl_report_overdue(o.f, empty), 0);
+    CHECK_INT(ctl_report_overdue(o.f, claims), -EINVAL);
+    out_close(&o);
+    CHECK_STR(o.text, "0 stages overdue, 0 escalated\n");
+    free(o.text);
+    json_decref(claims);
+    json_decref(none);
+    json_decref(board);
+    json_decref(empty);
+}
+
+static void test_ticket_view_claims(void)
+{
+    static const char ticket[] =
+        "{\"id\":\"BX-20250124-000007\",\"status\":\"dispatched\",\"unit\":\"town-chengguan\","
+        "\"rev\":9,\"reopened\":1,\"paused_at\":\"2025-01-24T11:00:00+08:00\","
+        "\"pause_reason\":\"等待来电人\",\"rating\":\"unsatisfied\","
+        "\"claims\":[{\"id\":1,\"kind\":\"unreasonable\",\"reason\":\"unreasonable_request\","
+        "\"status\":\"rejected\",\"ruled_by\":\"t-supervisor\",\"ruling\":\"证据不足\"},"
+        "{\"id\":2,\"kind\":\"rating\",\"reason\":\"rating_not_about_unit\","
+        "\"status\":\"pending\"}],\"timeline\":[],\"notifications\":[]}";
+    json_t *j = json_loads(ticket, 0, NULL);
+    out_t o;
+
+    out_open(&o);
+    CHECK_INT(ctl_view_ticket(o.f, j), 0);
+    out_close(&o);
+    CHECK(strstr(o.text, "  paused      since 2025-01-24 11:00:00: 等待来电人\n") != NULL);
+    CHECK(strstr(o.text, "  claim       1 unreasonable, unreasonable_request: rejected by "
+                         "t-supervisor (证据不足)\n"
+                         "  claim       2 rating, rating_not_about_unit: pending\n") != NULL);
+    free(o.text);
+    json_decref(j);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * due */
+
+/* due with the shipped calendar (deploy/calendar, the 2025 and 2026 notices). */
+static int due(const char *from, const char *span, ctl_due_t *d, char *err)
+{
+    const char *src = getenv("REXIAN_SOURCE_DIR");
+    char dir[1024];
+
+    snprintf(dir, sizeof(dir), "%s/deploy/calendar", src != NULL ? src : ".");
+    return ctl_due_compute(dir, from, span, d, err);
+}
+
+static void test_due(void)
+{
+    /* the answers cal.h gives as examples, and a few worked by hand from its rules */
+    static const struct {
+        const char *from;  /* start */
+        const char *span;  /* --add */
+        const char *want;  /* the deadline */
+    } cases[] = {
+        /* Spring Festival 2025: make-up Sunday Jan 26 counted, Jan 28 - Feb 4 off */
+        {"2025-01-24T10:00", "5wd", "2025-02-07T17:30:00+08:00"},
+        {"2025-03-07T10:00", "1wd", "2025-03-10T17:30:00+08:00"},      /* Friday: Monday */
+        {"2025-03-07T18:00", "1wd", "2025-03-11T17:30:00+08:00"},      /* evening: Tuesday */
+        {"2025-03-08T10:00", "1wd", "2025-03-11T17:30:00+08:00"},      /* Saturday: Tuesday */
+        {"2025-03-08T10:00", "1wd+next", "2025-03-10T17:30:00+08:00"}, /* +next: Monday */
+        {"2025-03-10T23:59", "1d+next", "2025-03-12T00:00:00+08:00"},
+        {"2025-01-24T10:00", "3d", "2025-01-27T10:00:00+08:00"},
+        {"2025-01-24T10:00", "72h", "2025-01-27T10:00:00+08:00"},
+        {"2025-03-10T10:00", "4wh", "2025-03-10T16:00:00+08:00"}, /* across lunch */
+        {"2025-03-10T10:00", "2wh", "2025-03-10T12:00:00+08:00"}, /* ends at a close */
+        {"2025-03-10T10:00", "13wd+next", "2025-03-27T17:30:00+08:00"},
+        {"2025-01-24T02:00:00Z", "5wd", "2025-02-07T17:30:00+08:00"}, /* an offset */
+    };
+    char err[CTL_DUE_ERR_MAX], tmp[] = "/tmp/rexian-due-XXXXXX";
+    ctl_due_t d;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&d, 0, sizeof(d));
+        CHECK_INT(due(cases[i].from, cases[i].span, &d, err), 0);
+        CHECK_STR(d.due, cases[i].want);
+        CHECK_INT(d.provisional, 0);
+        CHECK_INT(d.missing_year, 0);
+    }
+    CHECK_INT(due("2025-03-10T10:00", "13wd+next", &d, err), 0);
+    CHECK_STR(d.span, "13wd+next");
+    CHECK_STR(d.from, "2025-03-10T10:00:00+08:00");
+    CHECK(d.due_ms - d.from_ms == (int64_t)(17 * 86400 + 7 * 3600 + 1800) * 1000);
+
+    /* a year without a file: Monday to Friday, and said to be provisional */
+    CHECK_INT(due("2027-03-01T09:00", "5wd", &d, err), 0);
+    CHECK_STR(d.due, "2027-03-08T17:30:00+08:00");
+    CHECK_INT(d.provisional, 1);
+    CHECK_INT(d.missing_year, 2027);
+    CHECK_INT(due("2026-12-30T09:00", "5wd", &d, err), 0); /* runs into 2027 */
+    CHECK_INT(d.provisional, 1);
+    CHECK_INT(d.missing_year, 2027);
+
+    /* bad input: nothing computed, and the message says what is allowed */
+    memset(&d, 0x5a, sizeof(d));
+    CHECK_INT(due("2025-02-30T10:00", "5wd", &d, err), -EINVAL);
+    CHECK(strstr(err, "--from '2025-02-30T10:00'") != NULL && strstr(err, "2025-01-24T10:00"));
+    CHECK_INT(d.provisional, 0x5a5a5a5a);
+    CHECK_INT(due("next monday", "5wd", &d, err), -EINVAL);
+    CHECK_INT(due("2025-01-24T10:00", "5 wd", &d, err), -EINVAL);
+    CHECK(strstr(err, "--add '5 wd' is not a span") != NULL && strstr(err, "13wd+next") != NULL);
+    CHECK_INT(due("2025-01-24T10:00", "251wd", &d, err), -EINVAL);
+    CHECK(strstr(err, "counts too few or too many") != NULL && strstr(err, "1-250") != NULL);
+    CHECK_INT(due("2025-01-24T10:00", "0h", &d, err), -EINVAL);
+    CHECK_INT(due("2100-12-31T10:00", "5wd", &d, err), -ERANGE);
+
+    /* a folder without a calendar, or none at all */
+    CHECK(mkdtemp(tmp) != NULL);
+    CHECK_INT(ctl_due_compute(tmp, "2025-01-24T10:00", "5wd", &d, err), -ENOENT);
+    CHECK(strstr(err, "has no calendar") != NULL && strstr(err, "--calendar") != NULL);
+    rmdir(tmp);
+    CHECK_INT(ctl_due_compute(tmp, "2025-01-24T10:00", "5wd", &d, err), -EIO);
+    CHECK(strstr(err, "cannot open the calendar directory") != NULL);
+
+    /* where the calendar is looked for */
+    CHECK_STR(ctl_due_dir("/a", "/b"), "/a");
+    CHECK_STR(ctl_due_dir(NULL, "/b"), "/b");
+    CHECK_STR(ctl_due_dir(NULL, ""), CTL_DUE_DEFAULT_DIR);
+    CHECK_STR(ctl_due_dir(NULL, NULL), "deploy/calendar");
+}
+
 int main(void)
 {
     test_defaults_and_env();
@@ -784,5 +1426,14 @@ int main(void)
     test_ticket_view();
     test_ticket_view_lifecycle();
     test_health();
+    test_new_steps_values();
+    test_metrics_args();
+    test_report_claims_overdue_due_args();
+    test_metrics_view();
+    test_circular();
+    test_recompute_orders_view();
+    test_claims_overdue_view();
+    test_ticket_view_claims();
+    test_due();
     return check_done();
 }

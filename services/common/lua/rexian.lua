@@ -1321,7 +1321,8 @@ redis.register_function{function_name = 'metrics_rebuild', flags = {'no-writes'}
                 for _, p in ipairs(score_entry(e, e.what == 'rate' and e.lead ~= nil and
                                                   excluded[e.lead] == true)) do
                     if unit then
-                        if p[1] == unit and p[2] == metric and not hit[tid] then
+                        if (p[1] == unit or unit == '*') and p[2] == metric and
+                            not hit[tid] then
                             hit[tid] = true
                             out[#out + 1] = tid
                         end
