@@ -64,13 +64,15 @@ class Checks:
 class System:
     """redis-server + intake + router + watcher + notifier + webhook receiver."""
 
-    def __init__(self, policy=None, extra="", watcher_offset=None, receiver_args=()):
+    def __init__(self, policy=None, extra="", watcher_offset=None, receiver_args=(), offset=None):
         self.dir = tempfile.mkdtemp(prefix="rexian-test-")
         self.procs = {}
         self.redis_port = free_port()
         self.api_port = free_port()
         self.hook_port = free_port()
         self.ports = {s: free_port() for s in ("router", "watcher", "notifier")}
+        self.extra_ports = {}  # process key of a second instance -> its HTTP port
+        self.offset = offset  # [test] time_offset of every service, e.g. "-58d" (None: real time)
         self.policy = policy or {}
         self.extra = extra
         self.watcher_offset = watcher_offset
@@ -78,7 +80,10 @@ class System:
         self.hooks = os.path.join(self.dir, "webhooks.jsonl")
 
     # -- config -----------------------------------------------------------------------------
-    def config_text(self, offset=None):
+    def config_text(self, offset=None, ports=None, more=""):
+        """The config file: offset is its [test] time_offset, ports overrides a service's HTTP
+        port (name -> port, "intake" included), more is appended as it is (INI lines)."""
+        ports = dict(dict(self.ports, intake=self.api_port), **(ports or {}))
         deploy = os.path.join(SOURCE, "deploy")
         policy = ""
         for urgency in ("emergency", "urgent", "normal"):
@@ -102,14 +107,14 @@ units = {deploy}/beixian/units.conf
 catalogue = {deploy}/beixian/catalogue.conf
 calendar = {deploy}/calendar
 [intake]
-http = 127.0.0.1:{self.api_port}
+http = 127.0.0.1:{ports['intake']}
 [router]
-http = 127.0.0.1:{self.ports['router']}
+http = 127.0.0.1:{ports['router']}
 [watcher]
-http = 127.0.0.1:{self.ports['watcher']}
+http = 127.0.0.1:{ports['watcher']}
 interval = 1s
 [notifier]
-http = 127.0.0.1:{self.ports['notifier']}
+http = 127.0.0.1:{ports['notifier']}
 webhook = {hook}/{{unit}}
 secret = {SECRET}
 supervisor_webhook = {hook}/supervisor
@@ -122,12 +127,12 @@ lease = 5s
 heartbeat = 1s
 {policy}{self.extra}
 [tokens]
-{tokens}""" + ("[test]\ntime_offset = %s\n" % offset if offset else "")
+{tokens}""" + ("[test]\ntime_offset = %s\n" % offset if offset else "") + more
 
-    def write_config(self, name, offset=None):
+    def write_config(self, name, offset=None, ports=None, more=""):
         path = os.path.join(self.dir, name)
         with open(path, "w") as f:
-            f.write(self.config_text(offset))
+            f.write(self.config_text(offset, ports, more))
         return path
 
     # -- processes --------------------------------------------------------------------------
@@ -145,7 +150,7 @@ heartbeat = 1s
         self.procs[key or name] = subprocess.Popen([binary, "-c", cfg], stdout=log, stderr=log)
 
     def start(self):
-        self.config = self.write_config("rexian.conf")
+        self.config = self.write_config("rexian.conf", self.offset)
         self.start_redis()
         self.procs["receiver"] = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(SOURCE, "scripts", "webhook-receiver"), "--host", "127.0.0.1",
@@ -166,6 +171,24 @@ heartbeat = 1s
                              for s in ("router", "watcher", "notifier")), "instance registry")
         time.sleep(1.2)
         return self
+
+    def restart(self, name, offset=None, key=None, more="", wait=True):
+        """(Re)starts service `name` as process `key` (default: the name) with a config file of
+        its own: the system's settings, `[test] time_offset = offset` (None: the system's) and
+        `more` (INI lines appended). The process under that key is stopped first (SIGTERM). A
+        key other than the name is a further instance and gets its own HTTP port. Returns that
+        port, once its /healthz answers unless wait is False."""
+        key = key or name
+        self.stop(key)
+        port = self.api_port if name == "intake" else self.ports[name]
+        if key != name:
+            port = self.extra_ports.setdefault(key, free_port())
+        path = self.write_config(key + ".conf", offset if offset is not None else self.offset,
+                                 {name: port}, more)
+        self.start_service(name, path, key)
+        if wait:
+            wait_for(lambda: self.health(port) == 200, "%s /healthz" % key)
+        return port
 
     def stop(self, name, sig=signal.SIGTERM):
         p = self.procs.pop(name, None)

@@ -4,8 +4,8 @@
 #
 # Starts its own redis-server on a free loopback port in a temporary directory (AOF on, fsync
 # always), loads the library with FUNCTION LOAD REPLACE and checks each function's outcome
-# through the functions' replies and the keys the library's header lists. Checks marked
-# "KNOWN BUG" guard bugs that were found and fixed: they fail again if one comes back.
+# through the functions' replies and the keys the library's header lists. A check marked
+# "KNOWN BUG" says, when it fails, what rexian.lua does wrong (function, input, outcome).
 # Prints each failure and "N passed, N failed"; exits non-zero on any failure.
 import json
 import os
@@ -426,92 +426,459 @@ def test_summary_utf8(r):
 
 
 # ---------------------------------------------------------------------------------------------
-# clocks_start, clocks_claim, clock_fire
+# clocks_set, clocks_claim, clock_fire, overdue_list, clock_sources and the clock side of
+# ticket_step (pause, resume, extension, stop_clock)
+
+UNIT_ACTOR = {"name": "zjj-clerk", "role": "unit", "unit": "bx.zjj"}
+SUPERVISOR_ACTOR = {"name": "sup-1", "role": "supervisor"}
 
 
-def test_clocks(r):
+def stage(start, due, warn, esc, span):
+    return {"start": start, "due": due, "warn": warn, "esc": esc, "span": span}
+
+
+def standard_stages(t=T0):
+    """ack, reply and close clocks started at t + 100, as the watcher plans them."""
+    return {"ack": stage(t + 100, t + 1000, t + 800, t + 5000, "1wh"),
+            "reply": stage(t + 100, t + 10000, t + 9000, t + 20000, "72h"),
+            "close": stage(t + 100, t + 100000, t + 90000, t + 200000, "5wd")}
+
+
+def set_clocks(st, tid, mid, now, stages, what="start", ret=None, provisional=0):
+    c = {"what": what, "stages": stages, "provisional": provisional}
+    if ret is not None:
+        c["return"] = ret
+    return st.fcall("clocks_set", mid, now, "watcher-1", tid, json.dumps(c), REDELIVER)
+
+
+def clock_members(st, tid):
+    """The ticket's members of {T}:clk -> score."""
+    return {s(m): int(v) for m, v in st.r.zrange(st.k("clk"), 0, -1, withscores=True)
+            if s(m).startswith(tid + "|")}
+
+
+def fire(st, member, now):
+    return st.fcall("clock_fire", member, now, "watcher-1", REDELIVER)
+
+
+def step(st, now, actor, tid, name, body=None):
+    return st.fcall("ticket_step", now, "intake-1", REDELIVER, json.dumps(actor), tid, name,
+                    json.dumps(body or {}, ensure_ascii=False), json.dumps({"max_extensions": 1}))
+
+
+def clocked_ticket(st, idem, stages=None, provisional=0):
+    """A dispatched ticket whose clocks the watcher started: its id."""
+    tid, _ = dispatched_ticket(st, idem)
+    rep = set_clocks(st, tid, tid + ":dispatched:2", T0 + 300, stages or standard_stages(),
+                     provisional=provisional)
+    if not rep or rep[0] != 1:
+        raise RuntimeError("clocks_set of %s failed: %r" % (tid, rep))
+    return tid
+
+
+def new_notes(st, tid, before):
+    return {k: v for k, v in st.notes(tid).items() if k not in before}
+
+
+def test_clocks_set(r):
     st = Store(r, "k1")
     tid, _ = dispatched_ticket(st, "c:k-1")
     wid = tid + ":dispatched:2"
-    clocks = {"ack": T0 + 1000, "reply": T0 + 10000, "close": T0 + 100000,
-              "ack_span": "1 working hour", "provisional": 0}
-    rep = st.fcall("clocks_start", wid, T0 + 300, "watcher-1", tid, json.dumps(clocks), REDELIVER)
-    eq("clocks_start: applied", rep[:1], [1])
+    stages = standard_stages()
+    rep = set_clocks(st, tid, wid, T0 + 300, stages, ret=T0 + 50000)
+    eq("clocks_set: applied", rep[0] if rep else None, 1)
     h = st.hash("t", tid)
-    eq("clocks_start: ack due", h.get("ack_due"), str(T0 + 1000))
-    eq("clocks_start: ack running", h.get("ack_state"), "running")
-    eq("clocks_start: ack span", h.get("ack_span"), "1 working hour")
-    eq("clocks_start: close running", h.get("close_state"), "running")
-    members = {s(m): int(v) for m, v in r.zrange(st.k("clk"), 0, -1, withscores=True)}
-    eq("clocks_start: three clocks", members,
-       {tid + "|ack|due": T0 + 1000, tid + "|reply|due": T0 + 10000,
-        tid + "|close|due": T0 + 100000})
-    eq("clocks_start: watcher outbox record removed", st.score("ob", "watcher", wid), None)
+    for name, k in stages.items():
+        for part in ("start", "due", "warn", "esc", "span"):
+            eq("clocks_set: %s_%s" % (name, part), h.get("%s_%s" % (name, part)), str(k[part]))
+        eq("clocks_set: %s running" % name, h.get(name + "_state"), "running")
+        eq("clocks_set: %s light off" % name, h.get(name + "_light"), "")
+    eq("clocks_set: return window", h.get("return_due"), str(T0 + 50000))
+    eq("clocks_set: not provisional", h.get("clocks_provisional"), "0")
+    want = {}
+    for name, k in stages.items():
+        for kind in ("warn", "due", "esc"):
+            want["%s|%s|%s" % (tid, name, kind)] = k[kind]
+    eq("clocks_set: a warn, due and esc clock per stage", clock_members(st, tid), want)
+    eq("clocks_set: watcher outbox record removed", st.score("ob", "watcher", wid), None)
     tl = st.timeline(tid)
-    eq("clocks_start: timeline entry", tl[-1].get("what") if tl else None, "clocks_started")
-    before = snapshot(r)
-    eq("clocks_start again: returns {0}",
-       st.fcall("clocks_start", wid, T0 + 400, "watcher-1", tid, json.dumps(clocks), REDELIVER),
-       [0])
-    same_snapshot("clocks_start again: nothing changes", before, snapshot(r))
+    last = tl[-1] if tl else {}
+    eq("clocks_set: timeline", (last.get("what"), last.get("note"), last.get("ack_due"),
+                                last.get("close_due")),
+       ("clocks_started", "ack,close,reply", T0 + 1000, T0 + 100000))
+    fr = unpack(rep[1]) if len(rep) > 1 and rep[1] else {}
+    body = fr.get("body") or {}
+    eq("clocks_set: the citizen hears when to expect a reply",
+       (body.get("kind"), body.get("target"), body.get("due_at")),
+       ("citizen.accepted", "citizen", T0 + 10000))
+    eq("clocks_set: citizen notice in the notifier outbox",
+       st.score("ob", "notifier", fr.get("id", "-")), T0 + 300 + REDELIVER)
+    eq("clocks_set: not in the provisional set", r.sismember(st.k("provisional"), tid), False)
 
-    ack = tid + "|ack|due"
-    lease = 5000
     before = snapshot(r)
-    eq("claim before any clock is due: nothing", st.fcall("clocks_claim", T0 + 999, lease, 10), [])
+    eq("clocks_set again (same message): returns {0}",
+       set_clocks(st, tid, wid, T0 + 400, stages, ret=T0 + 50000), [0])
+    same_snapshot("clocks_set again: nothing changes", before, snapshot(r))
+    before = snapshot(r)
+    eq("clocks_set for a ticket that does not exist: {0}",
+       set_clocks(st, "BX-20260101-999999", "", T0 + 400, stages), [0])
+    same_snapshot("clocks_set for no ticket: nothing written", before, snapshot(r))
+    rep = set_clocks(st, tid, "", T0 + 500, {"reply": stage(T0 + 500, T0 + 11000, T0 + 9500,
+                                                            T0 + 21000, "72h")})
+    eq("clocks_set with a reply clock again: the citizen is not told twice", rep, [1])
+
+    # a warning at or after the deadline is no warning: no warn clock
+    rep = set_clocks(st, tid, "", T0 + 600, {"close": stage(T0 + 600, T0 + 70000, T0 + 70000,
+                                                            T0 + 80000, "5wd")}, what="rearm")
+    m = clock_members(st, tid)
+    eq("clocks_set with warn == due: no warn clock, due and esc moved",
+       (m.get(tid + "|close|warn"), m.get(tid + "|close|due"), m.get(tid + "|close|esc")),
+       (None, T0 + 70000, T0 + 80000))
+    eq("clocks_set rearm: timeline", st.timeline(tid)[-1].get("what"), "clock_rearmed")
+
+
+def test_clock_fire(r):
+    st = Store(r, "k2")
+    tid = clocked_ticket(st, "c:k2-1")
+    ackw, ackd, acke = tid + "|ack|warn", tid + "|ack|due", tid + "|ack|esc"
+    lease = 100
+
+    # claim
+    before = snapshot(r)
+    eq("claim before any clock is due: nothing", st.fcall("clocks_claim", T0 + 799, lease, 10), [])
     same_snapshot("claim before any clock is due: nothing changes", before, snapshot(r))
-
-    t1 = T0 + 1000
-    got = st.fcall("clocks_claim", t1, lease, 10)
-    eq("claim: only the due clock, with its due time", [s(x) for x in got], [ack, str(T0 + 1000)])
-    eq("claim: leased (score = now + lease)", st.score("clk", ack), t1 + lease)
-    eq("claim: future clock untouched", st.score("clk", tid + "|reply|due"), T0 + 10000)
-    eq("claim during the lease: nothing", st.fcall("clocks_claim", t1 + lease - 1, lease, 10), [])
-    got = st.fcall("clocks_claim", t1 + lease, lease, 10)
-    eq("claim after the lease: the clock again", [s(x) for x in got][:1], [ack])
-    eq("claim after the lease: leased again", st.score("clk", ack), t1 + 2 * lease)
-
-    # max bounds a claim; the rest stays for the next one
-    st2 = Store(r, "k2")
+    got = st.fcall("clocks_claim", T0 + 800, lease, 10)
+    eq("claim: only the due clock, with its time", [s(x) for x in got], [ackw, str(T0 + 800)])
+    eq("claim: leased (score = now + lease)", st.score("clk", ackw), T0 + 800 + lease)
+    eq("claim: later clocks untouched", st.score("clk", ackd), T0 + 1000)
+    eq("claim during the lease: nothing", st.fcall("clocks_claim", T0 + 899, lease, 10), [])
+    got = st.fcall("clocks_claim", T0 + 900, lease, 10)
+    eq("claim after the lease: the clock again", [s(x) for x in got][:1], [ackw])
+    st2 = Store(r, "k2b")
     for i in range(3):
         r.zadd(st2.k("clk"), {"BX-20260101-00000%d|ack|due" % (i + 1): T0 + i})
     got = st2.fcall("clocks_claim", T0 + 10, 1000, 2)
     eq("claim max 2 of 3 due: two", len(got), 4)
     eq("claim max: the third is still due", st2.score("clk", "BX-20260101-000003|ack|due"), T0 + 2)
 
-    # fire
-    tf = t1 + lease + 10
-    before_notes = st.notes(tid)
-    rep = st.fcall("clock_fire", ack, tf, "watcher-1", REDELIVER)
-    eq("fire: applied", rep[0] if rep else None, 1)
+    # warn: yellow, the unit is chased, once
+    tw = T0 + 950
+    notes0 = st.notes(tid)
+    rep = fire(st, ackw, tw)
+    eq("warn: applied", rep[0] if rep else None, 1)
     h = st.hash("t", tid)
-    eq("fire: ack overdue", h.get("ack_state"), "overdue")
-    eq("fire: reply still running", h.get("reply_state"), "running")
-    eq("fire: clock removed", st.score("clk", ack), None)
-    new = {k: v for k, v in st.notes(tid).items() if k not in before_notes}
-    eq("fire: one notification", [v.get("kind") for v in new.values()], ["deadline.due"])
-    dnid = unpack(rep[1]).get("id") if len(rep) > 1 and rep[1] else None
-    eq("fire: the notification is the frame returned", list(new), [dnid])
-    eq("fire: notification to the unit", new.get(dnid, {}).get("target"), "bx.zjj")
-    eq("fire: notifier outbox record", st.score("ob", "notifier", dnid), tf + REDELIVER)
-    nb = (unpack(rep[1]).get("body") or {}) if len(rep) > 1 and rep[1] else {}
-    eq("fire: frame stage and due", (nb.get("stage"), nb.get("due_at")), ("ack", T0 + 1000))
-    tl = st.timeline(tid)
-    last = tl[-1] if tl else {}
-    eq("fire: timeline", (last.get("what"), last.get("stage"), last.get("late_ms")),
-       ("deadline.due", "ack", tf - (T0 + 1000)))
-    eq("fire: counter", st.hash("stat").get("overdue_ack"), "1")
+    eq("warn: light yellow, still running", (h.get("ack_light"), h.get("ack_state")),
+       ("yellow", "running"))
+    eq("warn: clock removed", st.score("clk", ackw), None)
+    new = new_notes(st, tid, notes0)
+    wnid = "%s:deadline.warning:ack:%d" % (tid, T0 + 1000)
+    eq("warn: one notification, named by ticket, kind, stage and due", list(new), [wnid])
+    eq("warn: to the unit", (new.get(wnid, {}).get("kind"), new.get(wnid, {}).get("target")),
+       ("deadline.warning", "bx.zjj"))
+    eq("warn: notifier outbox record", st.score("ob", "notifier", wnid), tw + REDELIVER)
+    nb = (unpack(rep[1]).get("body") or {}) if len(rep) > 1 else {}
+    eq("warn: frame body", (nb.get("kind"), nb.get("stage"), nb.get("due_at"), nb.get("unit")),
+       ("deadline.warning", "ack", T0 + 1000, "bx.zjj"))
+    last = st.timeline(tid)[-1]
+    eq("warn: timeline", (last.get("what"), last.get("stage"), last.get("due")),
+       ("deadline.warning", "ack", T0 + 1000))
     before = snapshot(r)
-    eq("fire again: returns {0}", st.fcall("clock_fire", ack, tf + 1, "watcher-2", REDELIVER), [0])
-    same_snapshot("fire again: nothing changes", before, snapshot(r))
-    # a stale copy of the clock (e.g. written back by a slow watcher) fires nothing either
-    r.zadd(st.k("clk"), {ack: T0 + 1000})
-    notes_before = st.notes(tid)
-    eq("fire a stale clock of an overdue stage: returns {0}",
-       st.fcall("clock_fire", ack, tf + 2, "watcher-2", REDELIVER), [0])
-    eq("fire a stale clock: no new notification", st.notes(tid), notes_before)
-    overdue = [e for e in st.timeline(tid) if e.get("what") == "deadline.due"]
-    eq("fire: marked overdue once", len(overdue), 1)
+    eq("warn again: {0}", fire(st, ackw, tw + 1), [0])
+    same_snapshot("warn again: nothing changes", before, snapshot(r))
+    r.zadd(st.k("clk"), {ackw: T0 + 800})
+    notes1 = st.notes(tid)
+    eq("a stale copy of a fired warning: {0}", fire(st, ackw, tw + 2), [0])
+    eq("a stale copy of a fired warning: no second notice", st.notes(tid), notes1)
+
+    # due: overdue, red, listed, the unit is told; late_ms on the timeline
+    td = T0 + 1000 + 30
+    rep = fire(st, ackd, td)
+    eq("due: applied", rep[0] if rep else None, 1)
+    h = st.hash("t", tid)
+    eq("due: overdue and red", (h.get("ack_state"), h.get("ack_light")), ("overdue", "red"))
+    eq("due: the reply clock still runs", h.get("reply_state"), "running")
+    eq("due: in {T}:overdue by due time", st.score("overdue", tid + "|ack"), T0 + 1000)
+    new = new_notes(st, tid, notes1)
+    dnid = "%s:deadline.due:ack:%d" % (tid, T0 + 1000)
+    eq("due: one notification to the unit",
+       [(k, v.get("kind"), v.get("target")) for k, v in new.items()],
+       [(dnid, "deadline.due", "bx.zjj")])
+    last = st.timeline(tid)[-1]
+    eq("due: timeline with how late", (last.get("what"), last.get("stage"), last.get("late_ms"),
+                                       last.get("late")), ("deadline.due", "ack", 30, None))
+    eq("due: counter", st.hash("stat").get("overdue_ack"), "1")
+    before = snapshot(r)
+    eq("due again: {0}", fire(st, ackd, td + 1), [0])
+    same_snapshot("due again: nothing changes", before, snapshot(r))
+    r.zadd(st.k("clk"), {ackd: T0 + 1000})
+    notes2 = st.notes(tid)
+    eq("a stale copy of a fired deadline: {0}", fire(st, ackd, td + 2), [0])
+    eq("a stale copy of a fired deadline: no second notice", st.notes(tid), notes2)
+    # a deadline fired after an outage says so
+    late = 61000
+    rep = fire(st, tid + "|reply|due", T0 + 10000 + late)
+    last = st.timeline(tid)[-1]
+    eq("due after an outage: late_ms and late", (last.get("what"), last.get("late_ms"),
+                                                 last.get("late")), ("deadline.due", late, True))
+    notes3 = st.notes(tid)
+    eq("a warning due before an already fired deadline: {0}",
+       fire(st, tid + "|reply|warn", T0 + 10000 + late + 1), [0])
+    eq("a warning after the deadline: no notice", st.notes(tid), notes3)
+    eq("a warning after the deadline: light stays red", st.hash("t", tid).get("reply_light"),
+       "red")
+
+    # esc: only when overdue, once: the supervisor and the unit
+    te = T0 + 5000
+    rep = fire(st, acke, te)
+    eq("esc: applied with two notices", (rep[0] if rep else None, len(rep)), (1, 3))
+    new = new_notes(st, tid, notes3)
+    eq("esc: supervision notice to the supervisor and chase notice to the unit",
+       sorted((v.get("kind"), v.get("target")) for v in new.values()),
+       [("deadline.chase", "bx.zjj"), ("deadline.escalated", "supervisor")])
+    eq("esc: escalated at", st.hash("t", tid).get("ack_escalated"), str(te))
+    eq("esc: counter", st.hash("stat").get("escalated_ack"), "1")
+    eq("esc: timeline", st.timeline(tid)[-1].get("what"), "deadline.escalated")
+    before = snapshot(r)
+    eq("esc again: {0}", fire(st, acke, te + 1), [0])
+    same_snapshot("esc again: nothing changes", before, snapshot(r))
+    r.zadd(st.k("clk"), {acke: T0 + 5000})
+    notes4 = st.notes(tid)
+    eq("a stale copy of a fired escalation: {0}", fire(st, acke, te + 2), [0])
+    eq("a stale copy of a fired escalation: no second notice", st.notes(tid), notes4)
+    eq("a malformed member: {0}", fire(st, "no-bars", te), [0])
+
+    # An escalation reached before its deadline fired (two watchers claim different clocks, or
+    # the deadline's lease outlived a crashed watcher): nothing now, but it must not be lost.
+    closee = tid + "|close|esc"
+    eq("esc while the stage still runs: {0}", fire(st, closee, T0 + 200000), [0])
+    eq("esc while running: no notice", st.notes(tid), notes4)
+    fire(st, tid + "|close|due", T0 + 200001)
+    # the escalation was put back a second later, after the deadline
+    got = [s(x) for x in st.fcall("clocks_claim", T0 + 201000, lease, 10)]
+    rep = fire(st, closee, T0 + 201000) if closee in got else [0]
+    check("esc reached before its deadline fired: the stage still escalates once the deadline "
+          "has fired", rep[:1] == [1], "claimed %r" % got,
+          bug="clock_fire ZREMs the member before looking at the stage; for kind 'esc' with the "
+              "stage still 'running' it returns {0} with the member gone, so the stage is never "
+              "escalated (input: clock_fire(ID|close|esc) before clock_fire(ID|close|due), which "
+              "happens when two watchers fire one order's clocks or a crashed watcher's lease on "
+              "the due clock ends after the esc clock was fired; outcome: no "
+              "deadline.escalated ever)")
+
+
+def test_clock_steps(r):
+    st = Store(r, "k3")
+
+    # -- stop_clock: an acknowledgement ends the ack clock, overdue or not ---------------------
+    tb = clocked_ticket(st, "c:k3-b")
+    fire(st, tb + "|ack|due", T0 + 1500)
+    eq("overdue before ack", st.score("overdue", tb + "|ack"), T0 + 1000)
+    rep = step(st, T0 + 2000, UNIT_ACTOR, tb, "ack")
+    eq("ack: applied", rep[:2] if rep else None, [1, b"acknowledged"])
+    h = st.hash("t", tb)
+    eq("ack after the deadline: late, done at", (h.get("ack_state"), h.get("ack_done_at")),
+       ("late", str(T0 + 2000)))
+    eq("ack: the ack clocks are gone, the others stay",
+       sorted(m.split("|", 1)[1] for m in clock_members(st, tb)),
+       ["close|due", "close|esc", "close|warn", "reply|due", "reply|esc", "reply|warn"])
+    eq("ack: off the overdue list", st.score("overdue", tb + "|ack"), None)
+    notes = st.notes(tb)
+    r.zadd(st.k("clk"), {tb + "|ack|warn": T0 + 800, tb + "|ack|esc": T0 + 5000})
+    eq("a warning after the stage was completed: {0}", fire(st, tb + "|ack|warn", T0 + 2100), [0])
+    eq("an escalation after the stage was completed: {0}",
+       fire(st, tb + "|ack|esc", T0 + 5100), [0])
+    eq("after completion: no notice", st.notes(tb), notes)
+    eq("after completion: light unchanged", st.hash("t", tb).get("ack_light"), "red")
+
+    tc = clocked_ticket(st, "c:k3-c")
+    step(st, T0 + 500, UNIT_ACTOR, tc, "ack")
+    eq("ack before the deadline: met", st.hash("t", tc).get("ack_state"), "met")
+    r.zadd(st.k("clk"), {tc + "|ack|warn": T0 + 800})
+    notes = st.notes(tc)
+    eq("a warning after an acknowledgement in time: {0}", fire(st, tc + "|ack|warn", T0 + 800),
+       [0])
+    eq("a warning after an acknowledgement in time: nothing",
+       (st.notes(tc), st.hash("t", tc).get("ack_light")), (notes, ""))
+
+    # -- pause and resume: the clocks stop, then move by exactly the time paused ---------------
+    ta = clocked_ticket(st, "c:k3-a")
+    fire(st, ta + "|ack|warn", T0 + 850)  # ack is yellow: its warning does not come back
+    h0 = st.hash("t", ta)
+    tp = T0 + 900
+    rep = step(st, tp, UNIT_ACTOR, ta, "pause", {"reason": "等待市民补充材料"})
+    eq("pause: applied", rep[0] if rep else None, 1)
+    h = st.hash("t", ta)
+    eq("pause: every running stage paused",
+       [(h.get(x + "_state"), h.get(x + "_paused_from")) for x in ("ack", "reply", "close")],
+       [("paused", "running")] * 3)
+    eq("pause: no clock of the order left", clock_members(st, ta), {})
+    eq("pause: when and why", (h.get("paused_at"), h.get("pause_reason")),
+       (str(tp), "等待市民补充材料"))
+    rep = step(st, tp + 1, UNIT_ACTOR, ta, "pause", {"reason": "again"})
+    eq("pause twice: 409", rep[:2] if rep else None, [0, 409])
+    d = 7000
+    rep = step(st, tp + d, UNIT_ACTOR, ta, "resume", {"note": "材料已补齐"})
+    eq("resume: applied", rep[0] if rep else None, 1)
+    h = st.hash("t", ta)
+    for x in ("ack", "reply", "close"):
+        eq("resume: %s due, warn and esc move by the time paused" % x,
+           [int(h.get("%s_%s" % (x, p), 0)) - int(h0.get("%s_%s" % (x, p), 0))
+            for p in ("due", "warn", "esc")], [d, d, d])
+        eq("resume: %s running again" % x, h.get(x + "_state"), "running")
+    want = {}
+    for x in ("ack", "reply", "close"):
+        for kind in ("due", "esc") if x == "ack" else ("warn", "due", "esc"):
+            want["%s|%s|%s" % (ta, x, kind)] = int(h0["%s_%s" % (x, kind)]) + d
+    eq("resume: the clocks are back, moved (a warning already given is not)",
+       clock_members(st, ta), want)
+    eq("resume: paused_ms recorded, pause ended", (h.get("paused_ms"), h.get("paused_at")),
+       (str(d), ""))
+    last = st.timeline(ta)[-1]
+    eq("resume: timeline", (last.get("what"), last.get("paused_ms")), ("resume", d))
+    rep = step(st, tp + d + 1, UNIT_ACTOR, ta, "resume", {})
+    eq("resume when not paused: 409", rep[:2] if rep else None, [0, 409])
+    # an overdue stage stays overdue across a pause; its escalation moves
+    fire(st, ta + "|ack|due", T0 + 1000 + d)
+    h1 = st.hash("t", ta)
+    step(st, T0 + 20000, UNIT_ACTOR, ta, "pause", {"reason": "等待"})
+    step(st, T0 + 23000, UNIT_ACTOR, ta, "resume", {})
+    h = st.hash("t", ta)
+    m = clock_members(st, ta)
+    eq("pause and resume of an overdue stage: still overdue, no new deadline clock, "
+       "escalation moved",
+       (h.get("ack_state"), m.get(ta + "|ack|due"), m.get(ta + "|ack|esc")),
+       ("overdue", None, int(h1["ack_esc"]) + 3000))
+    eq("two pauses: paused_ms adds up", h.get("paused_ms"), str(d + 3000))
+
+    # a stage completed while paused is judged on the time that counted, not the wall clock
+    tq = clocked_ticket(st, "c:k3-q")
+    step(st, T0 + 900, UNIT_ACTOR, tq, "pause", {"reason": "等待市民补充材料"})
+    step(st, T0 + 1500, UNIT_ACTOR, tq, "ack")  # 800 ms of a 900 ms clock counted
+    eq("ack during a pause, within the time that counted: met",
+       st.hash("t", tq).get("ack_state"), "met",
+       bug="stop_clock compares now with the stored _due, which a pause has not moved yet; "
+           "input: ack clock start T0+100, due T0+1000, pause at T0+900, ack at T0+1500 (800 ms "
+           "counted); outcome: ack_state 'late', so the unit's on-time acknowledgement rate "
+           "counts the time the clock was stopped")
+
+    # -- an approved extension re-arms the close clock ------------------------------------------
+    te = clocked_ticket(st, "c:k3-e")
+    fire(st, te + "|close|warn", T0 + 90000)
+    eq("extension: yellow before", st.hash("t", te).get("close_light"), "yellow")
+    until = T0 + 500000
+    rep = step(st, T0 + 91000, UNIT_ACTOR, te, "extend", {"until": until, "reason": "需要采购灯具"})
+    eq("extend: applied", rep[0] if rep else None, 1)
+    rep = step(st, T0 + 92000, SUPERVISOR_ACTOR, te, "decide-extension",
+               {"decision": "approve", "reason": "同意"})
+    eq("decide-extension: applied", rep[0] if rep else None, 1)
+    frames = {s(rep[i]): rep[i + 1] for i in range(4, len(rep) - 1, 2)} if rep else {}
+    wf = unpack(frames["watcher"]) if "watcher" in frames else {}
+    wb = wf.get("body") or {}
+    eq("decide-extension: asks the watcher for the close clock at the new due",
+       (wf.get("type"), wb.get("stages"), wb.get("due")), ("clock.start", ["close"], until))
+    eq("decide-extension: the old close clocks are gone",
+       sorted(m for m in clock_members(st, te) if "|close|" in m), [])
+    rearm = stage(T0 + 92000, until, T0 + 400000, T0 + 600000, "5wd")
+    rep = set_clocks(st, te, wf.get("id", ""), T0 + 92100, {"close": rearm}, what="rearm")
+    eq("rearm: applied", rep, [1])
+    h = st.hash("t", te)
+    eq("rearm: due, warn, esc moved; light reset; running",
+       (h.get("close_due"), h.get("close_warn"), h.get("close_esc"), h.get("close_light"),
+        h.get("close_state")),
+       (str(until), str(T0 + 400000), str(T0 + 600000), "", "running"))
+    m = clock_members(st, te)
+    eq("rearm: the close clocks at the new times",
+       (m.get(te + "|close|warn"), m.get(te + "|close|due"), m.get(te + "|close|esc")),
+       (T0 + 400000, until, T0 + 600000))
+    eq("rearm: watcher outbox record removed", st.score("ob", "watcher", wf.get("id", "")), None)
+    eq("rearm: timeline", st.timeline(te)[-1].get("what"), "clock_rearmed")
+    fire(st, te + "|close|warn", T0 + 400000)
+    warns = sorted(k for k, v in st.notes(te).items() if v.get("kind") == "deadline.warning")
+    eq("rearm: a new warning for the new deadline, with its own id",
+       warns, sorted(["%s:deadline.warning:close:%d" % (te, T0 + 100000),
+                      "%s:deadline.warning:close:%d" % (te, until)]))
+
+
+def test_overdue_list(r):
+    st = Store(r, "k4")
+    tx = clocked_ticket(st, "c:k4-x", {"close": stage(T0 + 100, T0 + 5000, T0 + 4000,
+                                                      T0 + 9000, "5wd")})
+    ty = clocked_ticket(st, "c:k4-y", {"ack": stage(T0 + 100, T0 + 3000, T0 + 2000, T0 + 4000,
+                                                    "1wh")})
+    eq("overdue_list: empty", st.fcall("overdue_list"), [])
+    fire(st, tx + "|close|due", T0 + 6000)
+    fire(st, ty + "|ack|due", T0 + 6000)
+    fire(st, ty + "|ack|esc", T0 + 6001)
+    eq("overdue_list: every overdue stage in due order",
+       [s(x) for x in st.fcall("overdue_list")],
+       [ty, "ack", str(T0 + 3000), "bx.zjj", str(T0 + 6001), "dispatched",
+        tx, "close", str(T0 + 5000), "bx.zjj", "", "dispatched"])
+    step(st, T0 + 7000, UNIT_ACTOR, ty, "ack")
+    eq("overdue_list: an acknowledged stage leaves it",
+       [s(x) for x in st.fcall("overdue_list")][:2], [tx, "close"])
+
+
+def test_recompute(r):
+    st = Store(r, "k5")
+    te = clocked_ticket(st, "c:k5-e", provisional=1)
+    eq("provisional: in {T}:provisional", r.sismember(st.k("provisional"), te), True)
+    eq("provisional: flagged on the ticket", st.hash("t", te).get("clocks_provisional"), "1")
+    eq("provisional: on the timeline", st.timeline(te)[-1].get("provisional"), True)
+    step(st, T0 + 500, UNIT_ACTOR, te, "ack")
+    got = st.fcall("clock_sources", 10)
+    src = json.loads(got[1]) if len(got) == 2 and s(got[0]) == te else {}
+    stages = src.get("stages", {})
+    eq("clock_sources: the provisional order with what to compute from",
+       (src.get("urgency"), src.get("category"), sorted(stages)),
+       ("urgent", "report", ["close", "reply"]))
+    eq("clock_sources: a running stage's start, span and due", stages.get("reply"),
+       {"start": T0 + 100, "span": "72h", "due": T0 + 10000})
+
+    tf = clocked_ticket(st, "c:k5-f", provisional=1)
+    fire(st, tf + "|close|due", T0 + 100001)
+    fire(st, te + "|reply|warn", T0 + 9000)
+    h0 = st.hash("t", te)
+    new = standard_stages()
+    new["ack"] = stage(T0 + 100, T0 + 2000, T0 + 1500, T0 + 6000, "1wh")
+    new["close"] = stage(T0 + 100, T0 + 186400000, T0 + 140000000, T0 + 272800000, "5wd")
+    rep = set_clocks(st, te, "", T0 + 9100, new, what="recompute")
+    eq("recompute: applied", rep, [1])
+    h = st.hash("t", te)
+    eq("recompute: a completed stage is untouched",
+       (h.get("ack_state"), h.get("ack_due"), [m for m in clock_members(st, te) if "|ack|" in m]),
+       ("met", h0.get("ack_due"), []))
+    eq("recompute: a running stage moves", (h.get("close_due"), h.get("close_warn"),
+                                            h.get("close_esc")),
+       (str(T0 + 186400000), str(T0 + 140000000), str(T0 + 272800000)))
+    eq("recompute: its clocks move", st.score("clk", te + "|close|due"), T0 + 186400000)
+    eq("recompute: out of {T}:provisional", r.sismember(st.k("provisional"), te), False)
+    eq("recompute: no longer flagged", h.get("clocks_provisional"), "0")
+    last = st.timeline(te)[-1]
+    eq("recompute: timeline", (last.get("what"), last.get("note")),
+       ("clocks_recomputed", "close,reply"))
+    # the watcher fires whatever warn clock is there: one warning per deadline
+    rearmed = st.score("clk", te + "|reply|warn")
+    fire(st, te + "|reply|warn", T0 + 9150)
+    warned = [e for e in st.timeline(te) if e.get("what") == "deadline.warning"]
+    check("recompute with unchanged times does not warn a second time for the same deadline",
+          len(warned) == 1, "%d reply warnings; light was %r, warn clock %r after recompute"
+          % (len(warned), h.get("reply_light"), rearmed),
+          bug="clocks_set 'recompute' writes _light='' and ZADDs the warn clock for every "
+              "running stage; for a stage whose yellow warning already fired and whose times "
+              "did not change (input: clocks_set recompute with the same start/due/warn), the "
+              "watcher fires the same deadline.warning again: the same notification id is "
+              "reset to pending and delivered a second time")
+
+    h0f = st.hash("t", tf)
+    rep = set_clocks(st, tf, "", T0 + 9200, standard_stages(T0 + 5), what="recompute",
+                     provisional=1)
+    h = st.hash("t", tf)
+    eq("recompute: an overdue stage is untouched",
+       (h.get("close_state"), h.get("close_due"), st.score("clk", tf + "|close|due")),
+       ("overdue", h0f.get("close_due"), None))
+    eq("recompute: still provisional stays in the set", r.sismember(st.k("provisional"), tf),
+       True)
+    eq("recompute: the running ones moved", h.get("reply_due"), str(T0 + 10005))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -767,7 +1134,8 @@ def main():
         except redis.exceptions.ResponseError as e:
             check("library loads", False, str(e))
             raise SystemExit(1)
-        for test in (test_create, test_dispatch, test_summary_utf8, test_clocks,
+        for test in (test_create, test_dispatch, test_summary_utf8, test_clocks_set,
+                     test_clock_fire, test_clock_steps, test_overdue_list, test_recompute,
                      test_outbox_claim, test_notify, test_get_list):
             try:
                 test(r)

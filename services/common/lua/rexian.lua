@@ -450,11 +450,18 @@ redis.register_function('clocks_set', function(_, a)
             names[#names + 1] = stage
             entry[stage .. '_due'] = k.due
         elseif c.what ~= 'recompute' or state == 'running' then
+            -- a recomputation (a calendar year installed) moves the times but does not warn
+            -- again for a deadline that was warned already
+            local warned = c.what == 'recompute' and
+                           redis.call('HGET', tk, stage .. '_light') == 'yellow' and
+                           tonumber(redis.call('HGET', tk, stage .. '_due')) == k.due
             redis.call('HSET', tk, stage .. '_due', k.due, stage .. '_warn', k.warn,
                        stage .. '_esc', k.esc, stage .. '_start', k.start,
                        stage .. '_span', k.span or '', stage .. '_state', 'running',
-                       stage .. '_light', '', stage .. '_escalated', '')
-            if k.warn < k.due then
+                       stage .. '_light', warned and 'yellow' or '', stage .. '_escalated', '')
+            if warned then
+                redis.call('ZREM', ck, tid .. '|' .. stage .. '|warn')
+            elseif k.warn < k.due then
                 redis.call('ZADD', ck, k.warn, tid .. '|' .. stage .. '|warn')
             else
                 redis.call('ZREM', ck, tid .. '|' .. stage .. '|warn')
@@ -509,9 +516,17 @@ redis.register_function('clock_fire', function(_, a)
     local tag, member, now, src, redeliver = a[1], a[2], tonumber(a[3]), a[4], tonumber(a[5])
     local ck = key(tag, 'clk')
     if redis.call('ZSCORE', ck, member) == false then return {0} end
-    redis.call('ZREM', ck, member)
     local tid, stage, kind = string.match(member, '^(.-)|(%w+)|(%a+)$')
-    if not tid then return {0} end
+    if not tid then
+        redis.call('ZREM', ck, member)
+        return {0}
+    end
+    if kind == 'esc' and redis.call('HGET', key(tag, 't', tid), stage .. '_state') == 'running' then
+        -- its deadline has not fired yet (another watcher holds it): escalate after it
+        redis.call('ZADD', ck, now + 1000, member)
+        return {0}
+    end
+    redis.call('ZREM', ck, member)
     local tk = key(tag, 't', tid)
     local t = redis.call('HMGET', tk, stage .. '_state', stage .. '_due', 'unit', 'rev',
                          stage .. '_unit', stage .. '_light', stage .. '_escalated', 'status')
@@ -828,7 +843,9 @@ local function stop_clock(tk, t, stage, now, how)
     local state = how
     if not state then
         local due = tonumber(t[stage .. '_due'] or '0')
-        state = (now <= due) and 'met' or 'late'
+        -- while paused the clock stood still at the pause
+        local at = (cur == 'paused' and tonumber(t.paused_at or '')) or now
+        state = (at <= due) and 'met' or 'late'
     end
     redis.call('HSET', tk, stage .. '_state', state, stage .. '_done_at', now)
     t[stage .. '_state'] = state
