@@ -41,6 +41,7 @@ typedef struct ctl_opt_t {
 #define CTL_NEED_UNIT "(a unit code, e.g. urban-management)"
 #define CTL_NEED_TIME "(a time like 2026-12-01T17:30, Beijing time)"
 #define CTL_KINDS "township|department|utility|other"
+#define CTL_STAGES "router|watcher|notifier" /* the services that keep dead letters */
 
 static const ctl_opt_t ctl_opts[] = {
     CTL_STR(CTL_CMD_CREATE, "--phone", phone),
@@ -70,6 +71,9 @@ static const ctl_opt_t ctl_opts[] = {
     CTL_STR(CTL_CMD_CLAIMS, "--unit", unit),
     CTL_STR(CTL_CMD_CLAIMS, "--supervisor", supervisor),
     CTL_ENUM(CTL_CMD_CLAIMS, "--status", status, NULL, "pending|accepted|rejected"),
+    /* which action each goes with is checked in ctl_check_dl */
+    CTL_ENUM(CTL_CMD_DEADLETTERS, "--stage", only_stage, NULL, CTL_STAGES),
+    CTL_STR(CTL_CMD_DEADLETTERS, "--reason", reason),
     /* the calendar module judges times and spans: due checks them before anything else */
     CTL_NEED(CTL_CMD_DUE, "--from", from, "(the start, e.g. 2025-01-24T10:00, Beijing time)"),
     CTL_NEED(CTL_CMD_DUE, "--add", add, "(a span, e.g. 5wd, 72h, 4wh or 13wd+next)"),
@@ -144,15 +148,16 @@ static const ctl_opt_t ctl_opts[] = {
 #define CTL_NOPTS (sizeof(ctl_opts) / sizeof(ctl_opts[0]))
 
 static const char *const ctl_cmd_names[CTL_CMD_COUNT] = {
-    "", "ping", "create", "show", "list", "metrics", "report", "claims", "overdue", "due",
+    "", "ping", "create", "show", "list", "metrics", "report", "claims", "overdue",
+    "deadletters", "due",
     "resolve", "reject", "dispatch", "ack", "return", "review-return", "subdispatch", "extend",
     "decide-extension", "reply", "rate", "close", "merge", "pause", "resume", "explain", "claim",
     "rule"};
 
-#define CTL_CMD_LIST_TEXT "ping, create, show, list, metrics, report, claims, overdue, due, "     \
-                          "resolve, reject, dispatch, ack, return, review-return, subdispatch, " \
-                          "extend, decide-extension, reply, rate, close, merge, pause, resume, " \
-                          "explain, claim, rule"
+#define CTL_CMD_LIST_TEXT "ping, create, show, list, metrics, report, claims, overdue, "        \
+                          "deadletters, due, resolve, reject, dispatch, ack, return, "          \
+                          "review-return, subdispatch, extend, decide-extension, reply, rate, " \
+                          "close, merge, pause, resume, explain, claim, rule"
 
 /* The counters of GET /v1/metrics (services/intake/report.c), in its order. */
 static const char *const ctl_metric_names[] = {
@@ -205,6 +210,10 @@ static const char ctl_help_overview[] =
     "  claims    units' claims and the supervisors' rulings\n"
     "  overdue   every stage overdue now, by unit, with escalations\n"
     "\n"
+    "Operations (supervisor or admin token):\n"
+    "  deadletters  messages a service gave up on after every delivery failed: list, show,\n"
+    "               retry or drop them\n"
+    "\n"
     "Offline (no server):\n"
     "  due       a deadline from the working calendar, e.g. due --from 2025-01-24T10:00 --add 5wd\n"
     "\n"
@@ -237,6 +246,7 @@ static const char ctl_help_overview[] =
     "  REXIAN_TOKEN=$UNIT_TOKEN rexianctl ack \"$id\"\n"
     "  rexianctl --url http://127.0.0.1:8347 ping      # the demo router\n"
     "  REXIAN_TOKEN=demo-supervisor rexianctl report --period 2026-11 --format csv\n"
+    "  REXIAN_TOKEN=demo-supervisor rexianctl deadletters list\n"
     "  rexianctl due --from 2026-11-25T16:00 --add 5wd # no server needed\n";
 
 static const char ctl_help_ping[] =
@@ -397,6 +407,45 @@ static const char ctl_help_overdue[] =
     "\n"
     "Example:\n"
     "  rexianctl overdue\n";
+
+#define CTL_DL_EXAMPLE_ID "BX-20261125-000123:unit.new_order:urban-management:2"
+
+static const char ctl_help_deadletters[] =
+    "usage: rexianctl [GLOBAL OPTIONS] deadletters list [--stage S]\n"
+    "       rexianctl [GLOBAL OPTIONS] deadletters show STAGE ID\n"
+    "       rexianctl [GLOBAL OPTIONS] deadletters retry STAGE ID\n"
+    "       rexianctl [GLOBAL OPTIONS] deadletters drop STAGE ID --reason TEXT\n"
+    "\n"
+    "A message that failed max_deliveries times (a webhook that keeps answering 500, a step\n"
+    "that cannot be applied) waits as a dead letter with its last error until someone retries\n"
+    "or drops it (GET and POST /v1/deadletters; supervisor or admin token). STAGE is the\n"
+    "service that gave up on it: router, watcher or notifier; ID is the message's id, as\n"
+    "list prints it.\n"
+    "\n"
+    "Actions:\n"
+    "  list     one line each, newest first: stage, id, ticket, attempts, last error and when\n"
+    "           it died; then how many (the server lists at most 1000)\n"
+    "  show     one dead letter: its record (ticket, attempts, when, the whole last error)\n"
+    "           and the message itself (type, id, sender, tier, time) with its body\n"
+    "           pretty-printed\n"
+    "  retry    back to its stage's outbox, due now, with a fresh delivery count (fix the\n"
+    "           cause first); prints 'STAGE ID retried'\n"
+    "  drop     delete it for good; the reason, the token's name and the time are kept in the\n"
+    "           audit log; prints 'STAGE ID dropped'\n"
+    "\n"
+    "Options:\n"
+    "  --stage S        list: only router, watcher or notifier\n"
+    "  --reason TEXT    drop: why, up to 1000 bytes (required)\n"
+    "\n"
+    "--json prints the server's answers. A dead letter that is not there (any more) gets 404\n"
+    "not_found and exit 1, so repeating a retry or drop is safe.\n"
+    "\n"
+    "Examples:\n"
+    "  rexianctl deadletters list --stage notifier\n"
+    "  rexianctl deadletters show notifier " CTL_DL_EXAMPLE_ID "\n"
+    "  rexianctl deadletters retry notifier " CTL_DL_EXAMPLE_ID "\n"
+    "  rexianctl deadletters drop notifier " CTL_DL_EXAMPLE_ID " \\\n"
+    "      --reason '单位已电话通知'\n";
 
 static const char ctl_help_due[] =
     "usage: rexianctl due --from TIME --add SPAN [--calendar DIR]\n"
@@ -726,7 +775,8 @@ static const char ctl_help_rule[] =
 /* Help by command, in ctl_cmd_t order; the overview for CTL_CMD_NONE. */
 static const char *const ctl_helps[CTL_CMD_COUNT] = {
     ctl_help_overview, ctl_help_ping, ctl_help_create, ctl_help_show, ctl_help_list,
-    ctl_help_metrics, ctl_help_report, ctl_help_claims, ctl_help_overdue, ctl_help_due,
+    ctl_help_metrics, ctl_help_report, ctl_help_claims, ctl_help_overdue,
+    ctl_help_deadletters, ctl_help_due,
     ctl_help_resolve, ctl_help_reject, ctl_help_dispatch, ctl_help_ack, ctl_help_return,
     ctl_help_review_return, ctl_help_subdispatch, ctl_help_extend, ctl_help_decide_extension,
     ctl_help_reply, ctl_help_rate, ctl_help_close, ctl_help_merge, ctl_help_pause,
@@ -744,6 +794,15 @@ const char *ctl_args_help(ctl_cmd_t cmd)
     if ((int)cmd < 0 || cmd >= CTL_CMD_COUNT)
         return ctl_help_overview;
     return ctl_helps[cmd];
+}
+
+static const char *const ctl_dl_actions[] = {"", "list", "show", "retry", "drop"};
+
+const char *ctl_args_dl_action_name(ctl_dl_action_t action)
+{
+    if ((int)action < 0 || (size_t)action >= sizeof(ctl_dl_actions) / sizeof(ctl_dl_actions[0]))
+        return "";
+    return ctl_dl_actions[action];
 }
 
 int ctl_args_is_step(ctl_cmd_t cmd)
@@ -1050,12 +1109,67 @@ static int ctl_opt_set(const ctl_opt_t *o, const char *v, ctl_args_t *a, char er
     return 0;
 }
 
+/* The words of deadletters: the action, then STAGE and ID for show, retry and drop. */
+static int ctl_dl_positional(const char *arg, ctl_args_t *a, char err[CTL_ERR_MAX])
+{
+    const char *action = ctl_args_dl_action_name(a->dl_action);
+
+    if (a->dl_action == CTL_DL_NONE) {
+        for (size_t k = CTL_DL_LIST; k <= CTL_DL_DROP; k++)
+            if (strcmp(arg, ctl_dl_actions[k]) == 0)
+                a->dl_action = (ctl_dl_action_t)k;
+        if (a->dl_action != CTL_DL_NONE)
+            return 0;
+        snprintf(err, CTL_ERR_MAX, "deadletters has no action '%.40s' (actions: list, show, "
+                 "retry, drop)", arg);
+        return -EINVAL;
+    }
+    if (a->dl_action == CTL_DL_LIST) {
+        snprintf(err, CTL_ERR_MAX, "unexpected argument '%.40s' (deadletters list takes only "
+                 "--stage S)", arg);
+        return -EINVAL;
+    }
+    if (a->stage == NULL) {
+        if (!ctl_enum_ok(CTL_STAGES, arg)) {
+            snprintf(err, CTL_ERR_MAX, "deadletters %s: STAGE '%.40s' must be one of: router, "
+                     "watcher, notifier (then the ID)", action, arg);
+            return -EINVAL;
+        }
+        a->stage = arg;
+        return 0;
+    }
+    if (a->id == NULL) {
+        if (strlen(arg) > CTL_DL_ID_MAX) {
+            snprintf(err, CTL_ERR_MAX, "dead letter id is %zu bytes; at most %d (copy it from "
+                     "'rexianctl deadletters list')", strlen(arg), CTL_DL_ID_MAX);
+            return -EINVAL;
+        }
+        for (const char *p = arg; *p != '\0'; p++) {
+            if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '/') {
+                snprintf(err, CTL_ERR_MAX, "dead letter id '%.40s' has a %s; ids are printed by "
+                         "'rexianctl deadletters list'", arg,
+                         *p == '/' ? "'/' (the API cannot name such an id)"
+                                    : "control character");
+                return -EINVAL;
+            }
+        }
+        a->id = arg;
+        return 0;
+    }
+    snprintf(err, CTL_ERR_MAX, "deadletters %s takes STAGE ID; '%.40s' is one too many%s",
+             action, arg, a->dl_action == CTL_DL_DROP ? " (quote values with spaces, e.g. "
+             "--reason '...')" : "");
+    return -EINVAL;
+}
+
 /* A word that is not an option: the ticket id of show and the steps, else a mistake. */
 static int ctl_positional(const char *arg, ctl_args_t *a, char err[CTL_ERR_MAX])
 {
     const char *cmd = ctl_args_cmd_name(a->cmd);
     int takes_id = a->cmd == CTL_CMD_SHOW || ctl_args_is_step(a->cmd);
 
+    if (a->cmd == CTL_CMD_DEADLETTERS)
+        return ctl_dl_positional(arg, a, err);
     if (takes_id && a->id == NULL) {
         if (strlen(arg) > CTL_ID_MAX) {
             snprintf(err, CTL_ERR_MAX, "ticket id is %zu bytes; ids look like "
@@ -1162,6 +1276,47 @@ static int ctl_check_period(const ctl_args_t *a, char err[CTL_ERR_MAX])
     return 0;
 }
 
+/* deadletters: an action, its words, and only the options that go with it. */
+static int ctl_check_dl(const ctl_args_t *a, char err[CTL_ERR_MAX])
+{
+    const char *action = ctl_args_dl_action_name(a->dl_action);
+
+    if (a->dl_action == CTL_DL_NONE) {
+        snprintf(err, CTL_ERR_MAX, "deadletters needs an action: list [--stage S], show STAGE "
+                 "ID, retry STAGE ID or drop STAGE ID --reason TEXT");
+        return -EINVAL;
+    }
+    if (a->only_stage != NULL && a->dl_action != CTL_DL_LIST) {
+        snprintf(err, CTL_ERR_MAX, "--stage goes with deadletters list; %s takes the stage as "
+                 "a word: deadletters %s STAGE ID", action, action);
+        return -EINVAL;
+    }
+    if (a->reason != NULL && a->dl_action != CTL_DL_DROP) {
+        snprintf(err, CTL_ERR_MAX, "--reason goes with deadletters drop (why it is dropped, "
+                 "for the audit log), not with %s", action);
+        return -EINVAL;
+    }
+    if (a->dl_action == CTL_DL_LIST)
+        return 0;
+    if (a->stage == NULL || a->id == NULL) {
+        snprintf(err, CTL_ERR_MAX, "deadletters %s needs %sID, e.g. rexianctl deadletters %s "
+                 "notifier " CTL_DL_EXAMPLE_ID, action, a->stage == NULL ? "STAGE " : "",
+                 action);
+        return -EINVAL;
+    }
+    if (a->dl_action == CTL_DL_DROP && a->reason == NULL) {
+        snprintf(err, CTL_ERR_MAX, "deadletters drop needs --reason TEXT (why it is dropped, "
+                 "kept in the audit log)");
+        return -EINVAL;
+    }
+    if (a->reason != NULL && strlen(a->reason) > CTL_DL_REASON_MAX) {
+        snprintf(err, CTL_ERR_MAX, "--reason is %zu bytes; at most %d", strlen(a->reason),
+                 CTL_DL_REASON_MAX);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* What a complete command line needs beyond single options. */
 static int ctl_check_complete(const ctl_args_t *a, char err[CTL_ERR_MAX])
 {
@@ -1200,6 +1355,8 @@ static int ctl_check_complete(const ctl_args_t *a, char err[CTL_ERR_MAX])
         return -EINVAL;
     if (a->cmd == CTL_CMD_METRICS || a->cmd == CTL_CMD_REPORT)
         return ctl_check_period(a, err);
+    if (a->cmd == CTL_CMD_DEADLETTERS)
+        return ctl_check_dl(a, err);
     if (a->cmd == CTL_CMD_REVIEW_RETURN) {
         int redispatch = strcmp(a->decision, "redispatch") == 0;
         if (redispatch && a->unit == NULL) {

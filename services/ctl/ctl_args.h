@@ -18,6 +18,8 @@
 #define CTL_EVIDENCE_URL_MAX 512  /* ... of its URL */
 #define CTL_ID_MAX 64            /* bytes of a ticket id on the command line */
 #define CTL_CLAIMS_MAX 10        /* claims on one order (the server's limit too) */
+#define CTL_DL_ID_MAX 96         /* bytes of a dead letter's id (a message id, as the server) */
+#define CTL_DL_REASON_MAX 1000   /* bytes of deadletters drop --reason (the server's limit too) */
 
 /* Exit codes, as documented in `rexianctl --help`. */
 #define CTL_EXIT_OK 0
@@ -35,6 +37,7 @@ typedef enum ctl_cmd_t {
     CTL_CMD_REPORT,   /* the monthly circular from GET /v1/metrics?period= */
     CTL_CMD_CLAIMS,   /* GET /v1/claims: claims and rulings */
     CTL_CMD_OVERDUE,  /* GET /v1/overdue */
+    CTL_CMD_DEADLETTERS, /* /v1/deadletters: list, show, retry or drop (see ctl_dl_action_t) */
     CTL_CMD_DUE,      /* a deadline from the working calendar, offline */
     /* lifecycle steps, POST /v1/tickets/ID/STEP; the command's name is the STEP */
     CTL_CMD_RESOLVE,          /* operator answers at first contact */
@@ -57,6 +60,15 @@ typedef enum ctl_cmd_t {
     CTL_CMD_RULE,             /* supervisor accepts or rejects a claim */
     CTL_CMD_COUNT             /* number of commands, not a command */
 } ctl_cmd_t;
+
+/* What `deadletters` does. */
+typedef enum ctl_dl_action_t {
+    CTL_DL_NONE = 0, /* not given yet (a usage error once parsing ends) */
+    CTL_DL_LIST,     /* GET /v1/deadletters[?stage=] */
+    CTL_DL_SHOW,     /* GET /v1/deadletters/STAGE/ID */
+    CTL_DL_RETRY,    /* POST /v1/deadletters/STAGE/ID/retry */
+    CTL_DL_DROP,     /* POST /v1/deadletters/STAGE/ID/drop with a reason */
+} ctl_dl_action_t;
 
 /* One --evidence NAME[,HASH[,URL]]: spans of the borrowed option value (len 0 when absent). */
 typedef struct ctl_evidence_t {
@@ -86,7 +98,8 @@ typedef struct ctl_args_t {
     const char *township;  /* create: township unit code */
     const char *name;      /* create: caller's name */
     const char *idem;      /* create: idempotency key */
-    const char *id;        /* show and steps: ticket id (required) */
+    const char *id;        /* show and steps: ticket id (required); deadletters show, retry,
+                              drop: the dead letter's id */
     const char *unit;      /* list, metrics, claims: unit filter; dispatch, review-return,
                               subdispatch: the unit */
     const char *status;    /* list: status filter; claims: pending, accepted, rejected */
@@ -94,7 +107,7 @@ typedef struct ctl_args_t {
     long offset;           /* list: first item, -1 for the server's default */
     const char *answer;    /* resolve: the answer given to the caller */
     const char *reason;    /* reject, return, review-return, extend, decide-extension, close,
-                              pause, claim (a configured reason), rule */
+                              pause, claim (a configured reason), rule, deadletters drop */
     const char *note;      /* reject, dispatch, return, subdispatch, merge, resume */
     const char *co_units[CTL_CO_UNITS_MAX]; /* dispatch, review-return: co-handlers, in order */
     size_t n_co_units;     /* entries in co_units */
@@ -123,6 +136,9 @@ typedef struct ctl_args_t {
     const char *supervisor; /* claims: only the rulings of this token name */
     const char *add;       /* due: the span, e.g. 5wd */
     const char *calendar;  /* due: the calendar folder (NULL: REXIAN_CALENDAR or the default) */
+    ctl_dl_action_t dl_action; /* deadletters: what to do */
+    const char *stage;     /* deadletters show, retry, drop: the stage that gave up on it */
+    const char *only_stage; /* deadletters list: --stage, only that stage's dead letters */
 } ctl_args_t;
 
 /* Parses argv (argv[0] is the program). env_url and env_token are REXIAN_URL and
@@ -137,6 +153,9 @@ const char *ctl_args_help(ctl_cmd_t cmd);
 
 /* The command's name ("ping", ..., "review-return"), "" for CTL_CMD_NONE. */
 const char *ctl_args_cmd_name(ctl_cmd_t cmd);
+
+/* "list", "show", "retry" or "drop"; "" for CTL_DL_NONE. */
+const char *ctl_args_dl_action_name(ctl_dl_action_t action);
 
 /* 1 when cmd is a lifecycle step (its name is the STEP of POST /v1/tickets/ID/STEP). */
 int ctl_args_is_step(ctl_cmd_t cmd);

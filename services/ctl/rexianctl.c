@@ -1,7 +1,10 @@
 /* rexianctl.c -- the command-line client of the HTTP API: ping, create, show, list, the
- * lifecycle steps, scores and audit; and the working calendar's deadlines, offline */
+ * lifecycle steps, scores and audit, dead letters; and the working calendar's deadlines,
+ * offline */
 #include "ctl_args.h"
+#include "ctl_deadletters.h"
 #include "ctl_due.h"
+#include "ctl_keys.h"
 #include "ctl_http.h"
 #include "ctl_report.h"
 #include "ctl_view.h"
@@ -498,6 +501,90 @@ static int ctl_claims(ctl_t *c)
     return ctl_get(c, path, ctl_report_claims);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Dead letters */
+
+/* POST .../retry or .../drop, then "STAGE ID retried" or "STAGE ID dropped". */
+static int ctl_dl_act(ctl_t *c, const char *path)
+{
+    const ctl_args_t *a = c->args;
+    const char *action = ctl_args_dl_action_name(a->dl_action);
+    ctl_http_resp_t r = {0};
+    json_t *body = json_object(), *ans = NULL;
+    char *payload = NULL;
+    int rc, ret = CTL_EXIT_USAGE;
+
+    if (body == NULL) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        return CTL_EXIT_API;
+    }
+    if (ctl_set(body, "reason", a->reason, "--reason") != 0)
+        goto out;
+    ret = CTL_EXIT_API;
+    if ((payload = json_dumps(body, JSON_COMPACT)) == NULL) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        goto out;
+    }
+    rc = ctl_http_request(c->http, "POST", path, payload, &r);
+    if (rc != 0) {
+        ret = ctl_no_answer(c, rc, &r);
+        if (r.sent)
+            fprintf(stderr, "rexianctl: the %s may or may not have been done: repeating it is "
+                    "safe (a dead letter no longer there answers 404), or look with "
+                    "'rexianctl deadletters list --stage %s'\n", action, a->stage);
+        goto out;
+    }
+    if (r.status < 200 || r.status >= 300) {
+        if (a->json)
+            ctl_print_raw(&r);
+        ret = ctl_api_error(c, &r);
+        goto out;
+    }
+    if ((ans = ctl_parse(c, &r)) == NULL)
+        goto out;
+    if (a->json) {
+        ctl_print_raw(&r);
+    } else if (ctl_dl_done(stdout, ans, action) != 0) {
+        fprintf(stderr, "rexianctl: the answer from %s does not say the %s was done (try "
+                "--json)\n", a->url, action);
+        goto out;
+    }
+    ret = CTL_EXIT_OK;
+out:
+    json_decref(ans);
+    json_decref(body);
+    free(payload);
+    ctl_http_resp_free(&r);
+    return ret;
+}
+
+static int ctl_deadletters(ctl_t *c)
+{
+    const ctl_args_t *a = c->args;
+    char path[CTL_PATH_MAX], *id;
+    size_t o = (size_t)snprintf(path, sizeof(path), "/v1/deadletters");
+
+    if (a->dl_action == CTL_DL_LIST) {
+        if (ctl_query(c, path, &o, "stage", a->only_stage) != 0) {
+            fprintf(stderr, "rexianctl: out of memory\n");
+            return CTL_EXIT_API;
+        }
+        return ctl_get(c, path, ctl_dl_list);
+    }
+    /* the stage is one of three words; the id is at most CTL_DL_ID_MAX bytes, so it fits */
+    if ((id = ctl_http_escape(c->http, a->id)) == NULL) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        return CTL_EXIT_API;
+    }
+    snprintf(path + o, sizeof(path) - o, "/%s/%s%s%s", a->stage, id,
+             a->dl_action == CTL_DL_SHOW ? "" : "/",
+             a->dl_action == CTL_DL_SHOW ? "" : ctl_args_dl_action_name(a->dl_action));
+    free(id);
+    if (a->dl_action == CTL_DL_SHOW)
+        return ctl_get(c, path, ctl_dl_show);
+    return ctl_dl_act(c, path);
+}
+
 /* due: no server; the calendar folder is read here. */
 static int ctl_due(const ctl_args_t *a)
 {
@@ -735,6 +822,8 @@ int main(int argc, char **argv)
     ctl_t c = {.args = &args};
     int ret;
 
+    if (argc >= 2 && strcmp(argv[1], "keys") == 0) /* offline: ctl_keys.c */
+        return ctl_keys_main(argc - 1, argv + 1);
     if (ctl_args_parse(argc, argv, getenv("REXIAN_URL"), getenv("REXIAN_TOKEN"), &args,
                        err) != 0) {
         const char *cmd = ctl_guess_cmd(argc, argv);
@@ -793,6 +882,9 @@ int main(int argc, char **argv)
         break;
     case CTL_CMD_OVERDUE:
         ret = ctl_get(&c, "/v1/overdue", ctl_report_overdue);
+        break;
+    case CTL_CMD_DEADLETTERS:
+        ret = ctl_deadletters(&c);
         break;
     default:
         ret = ctl_args_is_step(args.cmd) ? ctl_step(&c) : CTL_EXIT_USAGE;

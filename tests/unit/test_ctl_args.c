@@ -1,9 +1,12 @@
 /* test_ctl_args.c -- rexianctl's command line (options, defaults, usage errors, help, the
  * lifecycle steps' options, scores and audit, due) and what it prints (ticket page with its
  * handling, list table, metrics, the circular as table and CSV, recomputation, claims, the
- * overdue board, error lines, terminal safety, Chinese alignment), and due's deadlines. */
+ * overdue board, error lines, terminal safety, Chinese alignment), due's deadlines, and dead
+ * letters (their command lines, the list, one dead letter with its message, retried and
+ * dropped). */
 #include "check.h"
 #include "ctl_args.h"
+#include "ctl_deadletters.h"
 #include "ctl_due.h"
 #include "ctl_report.h"
 #include "ctl_view.h"
@@ -1410,6 +1413,256 @@ static void test_due(void)
     CHECK_STR(ctl_due_dir(NULL, NULL), "deploy/calendar");
 }
 
+static void test_deadletters_args(void)
+{
+    static const char id96[] = "BX-20250124-000007:unit.new_order:urban-management:2:"
+                               "0123456789012345678901234567890123456789xxx";
+    char err[CTL_ERR_MAX], id97[100], reason_ok[CTL_DL_REASON_MAX + 1],
+        reason_big[CTL_DL_REASON_MAX + 2];
+    ctl_args_t a;
+    char *list[] = {"rexianctl", "deadletters", "list"};
+    char *list_stage[] = {"rexianctl", "deadletters", "list", "--stage=notifier"};
+    char *show[] = {"rexianctl", "deadletters", "show", "notifier", "BX-1:unit.new_order:u:2"};
+    char *retry[] = {"rexianctl", "deadletters", "retry", "router", "BX-1:dispatched:3"};
+    char *drop[] = {"rexianctl", "deadletters", "drop", "--reason", "已电话告知", "watcher",
+                    "BX-1:clock:ack"};
+    char *long_id[] = {"rexianctl", "deadletters", "show", "notifier", (char *)id96};
+    char *too_long_id[] = {"rexianctl", "deadletters", "show", "notifier", id97};
+    char *drop_ok[] = {"rexianctl", "deadletters", "drop", "notifier", "X", "--reason",
+                       reason_ok};
+    char *drop_big[] = {"rexianctl", "deadletters", "drop", "notifier", "X", "--reason",
+                        reason_big};
+    char *help1[] = {"rexianctl", "deadletters", "--help"};
+    char *help2[] = {"rexianctl", "help", "deadletters"};
+    char *help3[] = {"rexianctl", "deadletters", "drop", "notifier", "--help"};
+    /* each bad line and what its error must say */
+    static const struct {
+        const char *argv[8]; /* NULL-terminated */
+        const char *want[2]; /* words of the error (NULL when fewer) */
+    } bad[] = {
+        {{"deadletters", NULL}, {"needs an action", "list"}},
+        {{"deadletters", "purge", NULL}, {"no action 'purge'", "retry"}},
+        {{"deadletters", "list", "notifier", NULL}, {"'notifier'", "--stage"}},
+        {{"deadletters", "list", "--stage", "intake", NULL},
+         {"--stage 'intake'", "router, watcher, notifier"}},
+        {{"deadletters", "show", "intake", "X", NULL}, {"STAGE 'intake'", "router"}},
+        {{"deadletters", "show", NULL}, {"show needs STAGE ID", "deadletters show notifier"}},
+        {{"deadletters", "retry", "notifier", NULL}, {"retry needs ID", NULL}},
+        {{"deadletters", "drop", "notifier", "X", NULL}, {"drop needs --reason", "audit"}},
+        {{"deadletters", "retry", "notifier", "X", "--reason", "r", NULL},
+         {"--reason goes with deadletters drop", NULL}},
+        {{"deadletters", "show", "notifier", "X", "--stage", "router", NULL},
+         {"--stage goes with deadletters list", "STAGE ID"}},
+        {{"deadletters", "retry", "notifier", "X", "Y", NULL}, {"'Y' is one too many", NULL}},
+        {{"deadletters", "drop", "notifier", "X", "--reason", "", NULL}, {"non-empty", NULL}},
+        {{"deadletters", "show", "notifier", "a/b", NULL}, {"'/'", NULL}},
+        {{"deadletters", "show", "notifier", "a\tb", NULL}, {"control character", NULL}},
+        {{"deadletters", "list", "--json", NULL}, {"global option", NULL}},
+        {{"deadletters", "list", "--unit", "x", NULL}, {"no option '--unit'", "--stage"}},
+    };
+
+    memset(id97, 'x', 97);
+    id97[97] = '\0';
+    memset(reason_ok, 'r', CTL_DL_REASON_MAX);
+    reason_ok[CTL_DL_REASON_MAX] = '\0';
+    memset(reason_big, 'r', CTL_DL_REASON_MAX + 1);
+    reason_big[CTL_DL_REASON_MAX + 1] = '\0';
+
+    CHECK_INT(parse(ARGC(list), list, NULL, NULL, &a, err), 0);
+    CHECK(a.cmd == CTL_CMD_DEADLETTERS && a.dl_action == CTL_DL_LIST);
+    CHECK(a.only_stage == NULL && a.stage == NULL && a.id == NULL);
+    CHECK_INT(parse(ARGC(list_stage), list_stage, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.only_stage, "notifier");
+    CHECK_INT(parse(ARGC(show), show, NULL, NULL, &a, err), 0);
+    CHECK(a.dl_action == CTL_DL_SHOW);
+    CHECK_STR(a.stage, "notifier");
+    CHECK_STR(a.id, "BX-1:unit.new_order:u:2");
+    CHECK_INT(parse(ARGC(retry), retry, NULL, NULL, &a, err), 0);
+    CHECK(a.dl_action == CTL_DL_RETRY && a.reason == NULL);
+    CHECK_STR(a.stage, "router");
+    CHECK_STR(a.id, "BX-1:dispatched:3");
+    /* options may come before the words */
+    CHECK_INT(parse(ARGC(drop), drop, NULL, NULL, &a, err), 0);
+    CHECK(a.dl_action == CTL_DL_DROP);
+    CHECK_STR(a.stage, "watcher");
+    CHECK_STR(a.id, "BX-1:clock:ack");
+    CHECK_STR(a.reason, "已电话告知");
+    CHECK_STR(ctl_args_dl_action_name(a.dl_action), "drop");
+    CHECK_STR(ctl_args_dl_action_name(CTL_DL_RETRY), "retry");
+    CHECK_STR(ctl_args_dl_action_name(CTL_DL_NONE), "");
+
+    /* the limits: an id of 96 bytes and a reason of 1000 pass, one byte more does not */
+    CHECK_INT((int)strlen(id96), CTL_DL_ID_MAX);
+    CHECK_INT(parse(ARGC(long_id), long_id, NULL, NULL, &a, err), 0);
+    CHECK_STR(a.id, id96);
+    CHECK_INT(parse(ARGC(too_long_id), too_long_id, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "97 bytes; at most 96") != NULL);
+    CHECK_INT(parse(ARGC(drop_ok), drop_ok, NULL, NULL, &a, err), 0);
+    CHECK_INT(parse(ARGC(drop_big), drop_big, NULL, NULL, &a, err), -EINVAL);
+    CHECK(strstr(err, "--reason is 1001 bytes; at most 1000") != NULL);
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[10] = {"rexianctl"};
+        int argc = 1;
+        for (; bad[i].argv[argc - 1] != NULL; argc++)
+            argv[argc] = (char *)bad[i].argv[argc - 1];
+        memset(&a, 0x5a, sizeof(a));
+        CHECK_INT(parse(argc, argv, NULL, NULL, &a, err), -EINVAL);
+        CHECK(a.dl_action == (ctl_dl_action_t)0x5a5a5a5a); /* untouched on failure */
+        for (int k = 0; k < 2; k++) {
+            if (bad[i].want[k] != NULL && strstr(err, bad[i].want[k]) == NULL) {
+                fprintf(stderr, "case %zu: error %s lacks '%s'\n", i, err, bad[i].want[k]);
+                CHECK(0);
+            }
+        }
+    }
+
+    CHECK_INT(parse(ARGC(help1), help1, NULL, NULL, &a, err), 0);
+    CHECK(a.help && a.cmd == CTL_CMD_DEADLETTERS);
+    CHECK_INT(parse(ARGC(help2), help2, NULL, NULL, &a, err), 0);
+    CHECK(a.help && a.cmd == CTL_CMD_DEADLETTERS);
+    CHECK_INT(parse(ARGC(help3), help3, NULL, NULL, &a, err), 0); /* beats the missing ID */
+    CHECK(a.help && a.cmd == CTL_CMD_DEADLETTERS);
+    const char *h = ctl_args_help(CTL_CMD_DEADLETTERS);
+    CHECK(strstr(h, "deadletters list [--stage S]") != NULL);
+    CHECK(strstr(h, "deadletters show STAGE ID") != NULL);
+    CHECK(strstr(h, "deadletters retry STAGE ID") != NULL);
+    CHECK(strstr(h, "deadletters drop STAGE ID --reason TEXT") != NULL);
+    CHECK(strstr(h, "router, watcher or notifier") != NULL);
+    CHECK(strstr(ctl_args_help(CTL_CMD_NONE), "deadletters") != NULL);
+    /* a dead-letter command is not a step of an order's life */
+    CHECK(!ctl_args_is_step(CTL_CMD_DEADLETTERS));
+}
+
+static void test_deadletters_view(void)
+{
+    /* as the server answers: hash order, times in ms, a router record without a ticket */
+    json_t *list = json_loads(
+        "{\"count\":3,\"items\":["
+        "{\"error\":\"not applied after 5 redeliveries\",\"attempts\":5,"
+        "\"at\":1737680400000,\"stage\":\"router\",\"id\":\"BX-20250124-000003:route\"},"
+        "{\"error\":\"HTTP 500 from hooks.example\\nretry later\","
+        "\"attempts\":2,\"at\":1737687600000,\"ticket\":\"BX-20250124-000007\","
+        "\"stage\":\"notifier\","
+        "\"id\":\"BX-20250124-000007:unit.new_order:urban-management-and-city-appearance:2\"},"
+        "{\"error\":\"HTTP 503 Service Unavailable from https://hooks.example/town-chengguan "
+        "after waiting for the whole timeout\",\"attempts\":12,\"at\":1737684000000,"
+        "\"ticket\":\"BX-20250124-000005\",\"stage\":\"notifier\","
+        "\"id\":\"BX-20250124-000005:citizen.accepted\"}]}", 0, NULL);
+    json_t *none = json_loads("{\"count\":0,\"items\":[]}", 0, NULL);
+    json_t *one = json_loads(
+        "{\"stage\":\"notifier\",\"id\":\"BX-20250124-000007:unit.new_order:u:2\","
+        "\"record\":{\"error\":\"HTTP 500 from https://hooks.example/urban\",\"attempts\":2,"
+        "\"at\":1737687600000,\"ticket\":\"BX-20250124-000007\"},"
+        "\"message\":{\"v\":1,\"type\":\"notify\",\"id\":\"BX-20250124-000007:unit.new_order:u:2\","
+        "\"ts\":1737684000000,\"src\":\"intake@h/1\",\"tier\":\"bx\","
+        "\"body\":{\"kind\":\"unit.new_order\",\"target\":\"urban-management\","
+        "\"summary\":\"路灯坏了\\u202e一个月\",\"co_units\":[\"a\",\"b\"]}}}", 0, NULL);
+    json_t *unreadable = json_loads(
+        "{\"stage\":\"router\",\"id\":\"r1\",\"record\":{\"error\":\"e\",\"attempts\":5,"
+        "\"at\":1737684000000},\"message\":{\"error\":\"the message is not readable\"}}",
+        0, NULL);
+    json_t *retried = json_loads("{\"stage\":\"notifier\",\"id\":\"BX-1:x\",\"done\":\"retry\"}",
+                                 0, NULL);
+    json_t *dropped = json_loads("{\"stage\":\"watcher\",\"id\":\"BX-1:y\",\"done\":\"drop\"}",
+                                 0, NULL);
+    char w[32][64];
+    const char *l;
+    out_t o;
+
+    CHECK(list != NULL && none != NULL && one != NULL && unreadable != NULL &&
+          retried != NULL && dropped != NULL);
+    out_open(&o);
+    CHECK_INT(ctl_dl_list(o.f, list), 0);
+    out_close(&o);
+    CHECK(starts(o.text, "STAGE     ID"));
+    /* newest first, whatever order the server gave */
+    const char *p7 = strstr(o.text, "BX-20250124-000007:"), *p5 = strstr(o.text, "000005:"),
+               *p3 = strstr(o.text, "000003:");
+    CHECK(p7 != NULL && p5 != NULL && p3 != NULL && p7 < p5 && p5 < p3);
+    /* the id is whole (it is what show, retry and drop take); the error's line break is a
+     * space */
+    CHECK_INT(words_of(o.text, "urban-management-and-city-appearance:2", w), 12);
+    CHECK_STR(w[0], "notifier");
+    l = line_with(o.text, "urban-management-and-city-appearance:2");
+    CHECK(l != NULL && strstr(l, "  BX-20250124-000007:unit.new_order:urban-management-and-city-"
+                                 "appearance:2  BX-20250124-000007  ") != NULL);
+    CHECK_STR(w[2], "BX-20250124-000007");
+    CHECK_STR(w[3], "2");
+    CHECK_STR(w[8], "retry");
+    CHECK_STR(w[10], "2025-01-24");
+    CHECK_STR(w[11], "11:00:00");
+    /* the router's record has no ticket: its column stays empty, the rest stays aligned */
+    CHECK_INT(words_of(o.text, "000003:route", w), 10);
+    CHECK_STR(w[0], "router");
+    CHECK_STR(w[2], "5");
+    CHECK_INT(column_of(o.text, "not applied"), column_of(o.text, "LAST ERROR"));
+    CHECK_INT(column_of(o.text, "HTTP 500"), column_of(o.text, "LAST ERROR"));
+    /* attempts align on their last digit */
+    CHECK_INT(column_of(o.text, " 12 ") + 3, column_of(o.text, "ATTEMPTS") + 8);
+    CHECK_INT(column_of(o.text, " 5  ") + 2, column_of(o.text, "ATTEMPTS") + 8);
+    /* a long error is cut; show has it whole */
+    l = line_with(o.text, "citizen.accepted");
+    CHECK(l != NULL && strstr(l, "…") != NULL && strstr(l, "whole timeout") == NULL);
+    CHECK(l != NULL && strstr(l, "2025-01-24 10:00:00") != NULL);
+    CHECK(strstr(o.text, "\n3 dead letters\n") != NULL);
+    free(o.text);
+
+    out_open(&o);
+    CHECK_INT(ctl_dl_list(o.f, none), 0);
+    CHECK_INT(ctl_dl_list(o.f, one), -EINVAL);
+    out_close(&o);
+    CHECK_STR(o.text, "0 dead letters\n");
+    free(o.text);
+
+    out_open(&o);
+    CHECK_INT(ctl_dl_show(o.f, one), 0);
+    out_close(&o);
+    CHECK(starts(o.text, "stage       notifier\n"
+                         "id          BX-20250124-000007:unit.new_order:u:2\n"
+                         "ticket      BX-20250124-000007\n"
+                         "attempts    2\n"
+                         "dead since  2025-01-24 11:00:00\n"
+                         "last error  HTTP 500 from https://hooks.example/urban\n"
+                         "\n"
+                         "message     notify\n"));
+    CHECK(line_with(o.text, "from        intake@h/1") != NULL);
+    CHECK(line_with(o.text, "tier        bx") != NULL);
+    CHECK(line_with(o.text, "sent        2025-01-24 10:00:00") != NULL);
+    CHECK(line_with(o.text, "version     1") != NULL);
+    /* the body pretty-printed under "body", Chinese as it is, a bidirectional override not */
+    CHECK(strstr(o.text, "\nbody\n  {\n    \"kind\": \"unit.new_order\",\n") != NULL);
+    CHECK(line_with(o.text, "    \"summary\": \"路灯坏了?一个月\",") != NULL);
+    CHECK(strstr(o.text, "\xe2\x80\xae") == NULL);
+    CHECK(strstr(o.text, "\n    \"co_units\": [\n      \"a\",\n      \"b\"\n    ]\n  }\n") !=
+          NULL);
+    free(o.text);
+
+    out_open(&o);
+    CHECK_INT(ctl_dl_show(o.f, unreadable), 0);
+    CHECK_INT(ctl_dl_show(o.f, list), -EINVAL);
+    out_close(&o);
+    CHECK(line_with(o.text, "message     the message is not readable") != NULL);
+    CHECK(line_with(o.text, "ticket") == NULL);
+    free(o.text);
+
+    out_open(&o);
+    CHECK_INT(ctl_dl_done(o.f, retried, "retry"), 0);
+    CHECK_INT(ctl_dl_done(o.f, dropped, "drop"), 0);
+    CHECK_INT(ctl_dl_done(o.f, dropped, "retry"), -EINVAL);
+    CHECK_INT(ctl_dl_done(o.f, one, "retry"), -EINVAL);
+    out_close(&o);
+    CHECK_STR(o.text, "notifier BX-1:x retried\nwatcher BX-1:y dropped\n");
+    free(o.text);
+
+    json_decref(list);
+    json_decref(none);
+    json_decref(one);
+    json_decref(unreadable);
+    json_decref(retried);
+    json_decref(dropped);
+}
+
 int main(void)
 {
     test_defaults_and_env();
@@ -1435,5 +1688,7 @@ int main(void)
     test_claims_overdue_view();
     test_ticket_view_claims();
     test_due();
+    test_deadletters_args();
+    test_deadletters_view();
     return check_done();
 }
