@@ -311,6 +311,10 @@ static int svc_after(loop_t *loop, void *arg)
             loop_cap_wait(loop, 0);
         }
     }
+    /* MHD may hold work no fd will announce (a resumed connection, a pipelined request
+     * already read): run it now rather than at the next timer */
+    for (int i = 0; i < 8 && (t = httpd_timeout(svc->http)) == 0; i++)
+        httpd_run(svc->http);
     t = httpd_timeout(svc->http);
     if (t >= 0)
         loop_cap_wait(loop, t);
@@ -436,7 +440,9 @@ svc_t *svc_new(int argc, char **argv, const svc_opts_t *opts)
         goto fail;
     }
     loop_add_fd(svc->loop, httpd_fd(svc->http), svc_on_http_fd, svc->http);
-    loop_add_timer(svc->loop, 200, svc_on_http_timer, svc->http);
+    /* MHD (0.9.75, external epoll) does not always announce work on a kept-alive connection
+     * after a resume through its fd: a short timer bounds that wait */
+    loop_add_timer(svc->loop, 5, svc_on_http_timer, svc->http);
     loop_add_timer(svc->loop, svc->cfg.heartbeat_ms, svc_on_heartbeat, svc);
     loop_set_after(svc->loop, svc_after, svc);
     gethostname(host, sizeof(host) - 1);
