@@ -82,6 +82,45 @@ out:
     return rc;
 }
 
+int conf_each_section(const char *path, conf_section_fn *fn, void *user, char *err,
+                      size_t errcap)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL, msg[256];
+    size_t cap = 0;
+    int lineno = 0, rc = -1;
+
+    if (f == NULL) {
+        snprintf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    while (getline(&line, &cap, f) >= 0) {
+        char *s = line, *end;
+
+        lineno++;
+        if (lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+            s += 3; /* a UTF-8 byte order mark */
+        if (*s != '[')
+            continue;
+        end = strchr(s, ']');
+        if (end == NULL) {
+            snprintf(err, errcap, "%s:%d: section header without ']'", path, lineno);
+            goto out;
+        }
+        *end = '\0';
+        msg[0] = '\0';
+        if (fn(user, s + 1, lineno, msg, sizeof(msg)) != 0) {
+            snprintf(err, errcap, "%s:%d: %s", path, lineno, msg[0] ? msg : "invalid section");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(line);
+    fclose(f);
+    return rc;
+}
+
 int conf_each_item(const char *list, int (*fn)(void *user, const char *item), void *user)
 {
     const char *p = list;

@@ -20,6 +20,15 @@ typedef int(conf_handler_fn)(void *user, const char *section, const char *key, c
 /* Parses path. Returns 0, or -1 with "path:line: what is wrong" in err. */
 int conf_load(const char *path, conf_handler_fn *fn, void *user, char *err, size_t errcap);
 
+/* libinih calls its handler only for keys, so an empty section or a section-level error would
+ * go unnoticed or have no line number. This reads the section headers first: fn(user, name,
+ * line, err, errcap) for each "[name]" at the start of a line, in file order. fn returns 0, or
+ * -1 after writing what is wrong (without file or line). Returns 0, or -1 with
+ * "path:line: what is wrong" in err. */
+typedef int(conf_section_fn)(void *user, const char *name, int line, char *err, size_t errcap);
+int conf_each_section(const char *path, conf_section_fn *fn, void *user, char *err,
+                      size_t errcap);
+
 /* Calls fn(user, item) for each non-empty item of a list separated by commas (ASCII ',' or
  * the full-width '，'), with surrounding white space trimmed. Items longer than 255 bytes are
  * an error. Returns 0, or the first non-zero value fn returned, or -1 (item too long). */

@@ -75,99 +75,83 @@ static const char *units_section_code(const char *section, char *code, size_t ca
     return code;
 }
 
-/* libinih calls the handler only for keys, so an empty section or a missing key would go
- * unnoticed and have no line number: find the section headers (lines starting with '[')
- * first. Fills units->v codes and units->lines. */
-static int units_scan_sections(units_t *units, const char *path, char *err, size_t errcap)
-{
-    FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0, rc = -1;
-    size_t alloc = 0;
+typedef struct units_scan_t {
+    units_t *units; /* what is being filled */
+    size_t alloc;   /* slots allocated in units->v and units->lines */
+} units_scan_t;
 
-    if (f == NULL) {
-        snprintf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
+/* One section header (conf_each_section): fills units->v codes and units->lines, so empty
+ * sections and missing keys can be reported with their line. */
+static int units_section(void *user, const char *name, int lineno, char *err, size_t errcap)
+{
+    units_scan_t *sc = user;
+    units_t *units = sc->units;
+    char code[UNIT_CODE_MAX + 2];
+
+    if (units_section_code(name, code, sizeof(code)) == NULL) {
+        snprintf(err, errcap, "section [%.60s] not allowed: expected [unit CODE]", name);
         return -1;
     }
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        char *s = line, *end, code[UNIT_CODE_MAX + 2];
-
-        lineno++;
-        if (lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
-            s += 3;
-        if (*s != '[')
-            continue;
-        end = strchr(s, ']');
-        if (end == NULL) {
-            snprintf(err, errcap, "%s:%d: section header without ']'", path, lineno);
-            goto out;
-        }
-        *end = '\0';
-        if (units_section_code(s + 1, code, sizeof(code)) == NULL) {
-            snprintf(err, errcap, "%s:%d: section [%.60s] not allowed: expected [unit CODE]", path,
-                     lineno, s + 1);
-            goto out;
-        }
-        if (!unit_code_valid(code)) {
-            snprintf(err, errcap,
-                     "%s:%d: invalid unit code '%.64s': use 1..%d bytes of a-z, 0-9 and '-'", path,
-                     lineno, code, UNIT_CODE_MAX);
-            goto out;
-        }
-        for (size_t i = 0; i < units->n; i++) {
-            if (strcmp(units->v[i].code, code) == 0) {
-                snprintf(err, errcap, "%s:%d: duplicate unit '%s' (first at line %d)", path, lineno,
-                         code, units->lines[i]);
-                goto out;
-            }
-            if (strncmp(units->v[i].code, code, UNITS_CODE_DISTINCT) == 0 &&
-                strlen(code) >= UNITS_CODE_DISTINCT &&
-                strlen(units->v[i].code) >= UNITS_CODE_DISTINCT) {
-                snprintf(err, errcap,
-                         "%s:%d: unit '%s' and '%s' (line %d) share their first %d bytes; "
-                         "long codes must differ earlier",
-                         path, lineno, code, units->v[i].code, units->lines[i],
-                         UNITS_CODE_DISTINCT);
-                goto out;
-            }
-        }
-        if (units->n >= UNITS_MAX) {
-            snprintf(err, errcap, "%s:%d: more than %d units", path, lineno, UNITS_MAX);
-            goto out;
-        }
-        if (units->n == alloc) {
-            size_t nalloc = alloc == 0 ? 64 : alloc * 2;
-            unit_t *v = realloc(units->v, nalloc * sizeof(*v));
-            int *lines;
-
-            if (v == NULL)
-                goto nomem;
-            units->v = v;
-            lines = realloc(units->lines, nalloc * sizeof(*lines));
-            if (lines == NULL)
-                goto nomem;
-            units->lines = lines;
-            alloc = nalloc;
-        }
-        memset(&units->v[units->n], 0, sizeof(units->v[0]));
-        memcpy(units->v[units->n].code, code, strlen(code) + 1); /* length checked above */
-        units->lines[units->n] = lineno;
-        units->n++;
+    if (!unit_code_valid(code)) {
+        snprintf(err, errcap, "invalid unit code '%.64s': use 1..%d bytes of a-z, 0-9 and '-'",
+                 code, UNIT_CODE_MAX);
+        return -1;
     }
+    for (size_t i = 0; i < units->n; i++) {
+        if (strcmp(units->v[i].code, code) == 0) {
+            snprintf(err, errcap, "duplicate unit '%s' (first at line %d)", code, units->lines[i]);
+            return -1;
+        }
+        if (strncmp(units->v[i].code, code, UNITS_CODE_DISTINCT) == 0 &&
+            strlen(code) >= UNITS_CODE_DISTINCT &&
+            strlen(units->v[i].code) >= UNITS_CODE_DISTINCT) {
+            snprintf(err, errcap,
+                     "unit '%s' and '%s' (line %d) share their first %d bytes; long codes must "
+                     "differ earlier",
+                     code, units->v[i].code, units->lines[i], UNITS_CODE_DISTINCT);
+            return -1;
+        }
+    }
+    if (units->n >= UNITS_MAX) {
+        snprintf(err, errcap, "more than %d units", UNITS_MAX);
+        return -1;
+    }
+    if (units->n == sc->alloc) {
+        size_t nalloc = sc->alloc == 0 ? 64 : sc->alloc * 2;
+        unit_t *v = realloc(units->v, nalloc * sizeof(*v));
+        int *lines;
+
+        if (v == NULL) {
+            snprintf(err, errcap, "out of memory");
+            return -1;
+        }
+        units->v = v;
+        lines = realloc(units->lines, nalloc * sizeof(*lines));
+        if (lines == NULL) {
+            snprintf(err, errcap, "out of memory");
+            return -1;
+        }
+        units->lines = lines;
+        sc->alloc = nalloc;
+    }
+    memset(&units->v[units->n], 0, sizeof(units->v[0]));
+    memcpy(units->v[units->n].code, code, strlen(code) + 1); /* length checked above */
+    units->lines[units->n] = lineno;
+    units->n++;
+    return 0;
+}
+
+static int units_scan_sections(units_t *units, const char *path, char *err, size_t errcap)
+{
+    units_scan_t sc = {.units = units};
+
+    if (conf_each_section(path, units_section, &sc, err, errcap) != 0)
+        return -1;
     if (units->n == 0) {
         snprintf(err, errcap, "%s: no [unit CODE] section", path);
-        goto out;
+        return -1;
     }
-    rc = 0;
-    goto out;
-nomem:
-    snprintf(err, errcap, "%s: out of memory", path);
-out:
-    free(line);
-    fclose(f);
-    return rc;
+    return 0;
 }
 
 /* The one unit whose code starts with prefix, or -1 (none, or more than one). */

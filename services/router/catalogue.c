@@ -679,67 +679,40 @@ static int cat_section_parse(cat_t *cat, const char *name, cat_section_t *sec, c
     return -1;
 }
 
-/* libinih calls the handler only for keys, so empty sections would go unnoticed and
- * section-level errors would have no line: read the headers (lines starting with '[')
- * first. */
-static int cat_scan_sections(cat_load_ctx_t *ctx, char *err, size_t errcap)
+/* One section header (conf_each_section): recorded with its line, so empty sections and
+ * section-level errors can be reported where they are. */
+static int cat_section(void *user, const char *name, int lineno, char *err, size_t errcap)
 {
-    FILE *f = fopen(ctx->path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, rc = -1;
-    char msg[256];
+    cat_load_ctx_t *ctx = user;
+    cat_section_t *sec;
 
-    if (f == NULL) {
-        snprintf(err, errcap, "%s: cannot open: %s", ctx->path, strerror(errno));
+    if (strlen(name) > CAT_SECTION_MAX) {
+        snprintf(err, errcap, "section name longer than %d bytes", CAT_SECTION_MAX);
         return -1;
     }
-    while (getline(&line, &cap, f) >= 0) {
-        char *s = line, *end;
-        cat_section_t *sec;
-
-        lineno++;
-        if (lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
-            s += 3;
-        if (*s != '[')
-            continue;
-        end = strchr(s, ']');
-        if (end == NULL) {
-            snprintf(err, errcap, "%s:%d: section header without ']'", ctx->path, lineno);
-            goto out;
+    for (int i = 0; i < ctx->n_sections; i++) {
+        if (strcmp(ctx->sections[i].name, name) == 0) {
+            snprintf(err, errcap, "duplicate section [%s] (first at line %d)", name,
+                     ctx->sections[i].line);
+            return -1;
         }
-        *end = '\0';
-        if (strlen(s + 1) > CAT_SECTION_MAX) {
-            snprintf(err, errcap, "%s:%d: section name longer than %d bytes", ctx->path, lineno,
-                     CAT_SECTION_MAX);
-            goto out;
-        }
-        for (int i = 0; i < ctx->n_sections; i++) {
-            if (strcmp(ctx->sections[i].name, s + 1) == 0) {
-                snprintf(err, errcap, "%s:%d: duplicate section [%s] (first at line %d)", ctx->path,
-                         lineno, s + 1, ctx->sections[i].line);
-                goto out;
-            }
-        }
-        if (ctx->n_sections >= CAT_MAX_SECTIONS) {
-            snprintf(err, errcap, "%s:%d: more than %d sections", ctx->path, lineno,
-                     CAT_MAX_SECTIONS);
-            goto out;
-        }
-        sec = &ctx->sections[ctx->n_sections];
-        memset(sec, 0, sizeof(*sec));
-        sec->line = lineno;
-        if (cat_section_parse(ctx->cat, s + 1, sec, msg, sizeof(msg)) < 0) {
-            snprintf(err, errcap, "%s:%d: %s", ctx->path, lineno, msg);
-            goto out;
-        }
-        ctx->n_sections++;
     }
-    rc = 0;
-out:
-    free(line);
-    fclose(f);
-    return rc;
+    if (ctx->n_sections >= CAT_MAX_SECTIONS) {
+        snprintf(err, errcap, "more than %d sections", CAT_MAX_SECTIONS);
+        return -1;
+    }
+    sec = &ctx->sections[ctx->n_sections];
+    memset(sec, 0, sizeof(*sec));
+    sec->line = lineno;
+    if (cat_section_parse(ctx->cat, name, sec, err, errcap) < 0)
+        return -1;
+    ctx->n_sections++;
+    return 0;
+}
+
+static int cat_scan_sections(cat_load_ctx_t *ctx, char *err, size_t errcap)
+{
+    return conf_each_section(ctx->path, cat_section, ctx, err, errcap) == 0 ? 0 : -1;
 }
 
 static int cat_entry_cmp(const void *a, const void *b)
