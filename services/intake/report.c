@@ -192,6 +192,25 @@ static json_t *report_live(svc_t *svc, int64_t from, int64_t to, json_t **ret_by
     return sums;
 }
 
+/* Stages overdue right now, per unit and "*" for the tier (not a period figure). */
+static json_t *report_overdue_now(svc_t *svc)
+{
+    rds_t *r = svc_rds(svc);
+    const char *argv[] = {svc_cfg(svc)->tier};
+    json_t *out = json_object();
+    redisReply *rep;
+
+    if (rds_append_fcall(r, "overdue_list", 1, argv, NULL) != 0 || (rep = rds_read(r)) == NULL)
+        return out;
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 5 < rep->elements; i += 6) {
+        const char *unit = rep->element[i + 3]->str;
+        report_add(out, unit[0] ? unit : "(none)", 1);
+        report_add(out, "*", 1);
+    }
+    freeReplyObject(rep);
+    return out;
+}
+
 void report_metrics(svc_t *svc, const units_t *units, httpd_req_t *req)
 {
     const config_t *cfg = svc_cfg(svc);
@@ -211,6 +230,7 @@ void report_metrics(svc_t *svc, const units_t *units, httpd_req_t *req)
         report_error(req, 503, "unavailable", NULL, "the ticket store (Redis) is not reachable");
         return;
     }
+    json_t *now_overdue = report_overdue_now(svc);
     list = json_array();
     kinds = json_object();
     for (size_t i = 0; i < units_count(units); i++) {
@@ -227,8 +247,9 @@ void report_metrics(svc_t *svc, const units_t *units, httpd_req_t *req)
         }
         for (int m = 0; report_metric_names[m] != NULL; m++)
             report_add(k, report_metric_names[m], json_integer_value(json_object_get(c, report_metric_names[m])));
-        row = json_pack("{s:s,s:s,s:s,s:o}", "unit", u->code, "name", u->name, "kind", u->kind,
-                        "counts", c);
+        row = json_pack("{s:s,s:s,s:s,s:o,s:I}", "unit", u->code, "name", u->name, "kind",
+                        u->kind, "counts", c, "overdue_now",
+                        json_integer_value(json_object_get(now_overdue, u->code)));
         json_object_set_new(row, "rates", report_rates(c));
         json_t *flags = json_array(), *rates = json_object_get(row, "rates");
         json_t *sr = json_object_get(rates, "satisfaction_rate");
@@ -286,6 +307,9 @@ void report_metrics(svc_t *svc, const units_t *units, httpd_req_t *req)
                     "units", list, "kinds", kinds, "ranking", "satisfaction_rate", sat_rank,
                     "on_time_closure_rate", ontime_rank, "thresholds", "satisfaction",
                     cfg->satisfaction_threshold, "on_time_closure", cfg->on_time_threshold);
+    json_object_set_new(json_object_get(out, "tier"), "overdue_now",
+                        json_integer(json_integer_value(json_object_get(now_overdue, "*"))));
+    json_decref(now_overdue);
     json_decref(sums);
     report_json(req, out);
 }

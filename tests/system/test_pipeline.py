@@ -150,6 +150,17 @@ def main():
             (b'{"channel":"phone","caller":{"phone":"13800000001"},"text":"x","township":"mars"}',
              400, "invalid_value", "township"),
             (b"x" * 70000, 413, "body_too_large", None),
+            (b"[" * 30000 + b"]" * 30000, 400, "invalid_json", None),
+            (b'{"channel":"phone","caller":{"phone":"13800000001"},"text":"x","address":1e999}',
+             400, "invalid_json", None),
+            (b'{"channel":"phone","caller":{"phone":"13800000001"},"text":"x",'
+             b'"category":123456789012345678901234567890}', 400, "invalid_json", None),
+            (b'{"channel":"phone","caller":{"phone":"13800000001"},"text":"x","address":[1]}',
+             400, "wrong_type", "address"),
+            (b'{"channel":"phone","caller":{"phone":"13800000001"},"text":"x","channel":"web"}',
+             400, "invalid_json", None),
+            (b'{"channel":"phone","caller":{"phone":"13800000001"},"text":"x\u0000y"}', 400,
+             "invalid_value", "text"),
         ]
         for raw, want, code, field in bad:
             st, doc, _ = s.api("POST", "/v1/tickets", raw=raw)
