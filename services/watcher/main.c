@@ -169,6 +169,9 @@ static int watcher_on_tick(loop_t *loop, void *arg)
     snprintf(max, sizeof(max), "%d", cfg->batch * 4);
     snprintf(redeliver, sizeof(redeliver), "%lld", (long long)cfg->redeliver_after_ms);
     for (;;) {
+        /* each round fires at its own time: a long tick must not date later firings early */
+        now_ms = svc_now(svc);
+        snprintf(now, sizeof(now), "%lld", (long long)now_ms);
         const char *cargv[] = {cfg->tier, now, lease, max};
         if (rds_append_fcall(r, "clocks_claim", 4, cargv, NULL) != 0 ||
             (claim = rds_read(r)) == NULL) {
@@ -196,7 +199,7 @@ static int watcher_on_tick(loop_t *loop, void *arg)
                 rep->element[0]->integer == 1) {
                 int64_t due = strtoll(claim->element[2 * i + 1]->str, NULL, 10);
                 metrics_inc(svc_metrics(svc), w->m_fired, 1);
-                metrics_observe(svc_metrics(svc), w->m_late, (double)(now_ms - due));
+                metrics_observe(svc_metrics(svc), w->m_late, (double)(svc_now(svc) - due));
                 for (size_t j = 1; j < rep->elements; j++)
                     svc_send(svc, STAGE_NOTIFIER, rep->element[j]->str, rep->element[j]->len);
             } else if (rep->type == REDIS_REPLY_ERROR) {

@@ -2,11 +2,11 @@
 
     /usr/bin/python3 report.py DIR OUT.json
 
-DIR holds what scripts/bench collected: loadgen.json + loadgen.tsv (send and answer times per
-ticket), sink.tsv (webhook receive times), redis-before.txt / redis-after.txt (INFO
-commandstats, memory, persistence), cpu.txt (utime+stime of each process at the phase
-boundaries), SERVICE.metrics (/metrics after the run), outbox.txt, sink-count.json and meta.json. Prints a table,
-writes the same figures as JSON to OUT. Exit status: 1 when an accepted ticket got no webhook
+DIR holds what scripts/bench's pipeline case collected: loadgen.json + loadgen.tsv (send and
+answer times per ticket), sink.tsv (webhook receive times), redis-before.txt /
+redis-after.txt (INFO commandstats, memory, persistence), cpu.txt (utime+stime of each process
+at the phase boundaries), SERVICE.metrics (/metrics after the run), outbox.txt, sink-count.json
+and meta.json. Prints a table, writes the same figures as JSON to OUT. Exit status: 1 when an accepted ticket got no webhook
 (lost, or the drain timed out), 3 when some requests were not accepted, else 0.
 """
 import json
@@ -336,7 +336,6 @@ def main():
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print("%-*s  %s" % (width, k, v))
-    print("(JSON: %s)" % out_path)
     if sink_count.get("dropped"):
         print("the sink could not record %d deliveries: the figures above miss them"
               % sink_count["dropped"])

@@ -1,18 +1,23 @@
-/* sink.c -- scripts/bench's webhook receiver: answers 200 at once and stamps every delivery */
+/* sink.c -- scripts/bench's webhook receiver: answers 200 and stamps every delivery */
 /*
- * libmicrohttpd with its own thread pool. Every POST that carries X-Rexian-Notification-Id is
- * recorded: the ticket and the role (the body's "ticket" and "role" fields), the event kind
- * (X-Rexian-Event), the notification id and the receive time (CLOCK_REALTIME, nanoseconds: the
- * load generator stamps its POSTs with the same clock). A notification id seen before counts as
- * a duplicate. A ticket counts as routed when its lead unit's unit.new_order or the
- * dispatcher's dispatch.manual has arrived. The signature is not checked: the system test does
- * that; here the receiver must not be the bottleneck.
+ * libmicrohttpd with its own thread pool, answering at once. Every POST that carries
+ * X-Rexian-Notification-Id is recorded: the ticket and the role (the body's "ticket" and "role"
+ * fields), the event kind (X-Rexian-Event), the notification id and the receive time
+ * (CLOCK_REALTIME, nanoseconds: the load generator stamps its POSTs with the same clock). A
+ * notification id seen before counts as a duplicate. A ticket counts as routed when its lead
+ * unit's unit.new_order or the dispatcher's dispatch.manual has arrived. The signature is not
+ * checked: the system test does that; here the receiver must not be the bottleneck.
+ *
+ * --delay-ms N plays a slow receiver instead: one thread per connection, each answering its
+ * request N ms after it arrived, so a waiting answer holds up only its own connection (a
+ * notifier keeps up to [notifier] parallel connections open). The receive time is still
+ * stamped on arrival, before the wait.
  *
  *   GET /count   {"deliveries":N,"unique":N,"duplicates":N,"routed":N,"kinds":{...}, ...}
  *   SIGTERM/SIGINT   stop, write --out (TSV: ticket, kind, role, recv_ns, duplicate, nid), exit
  *
  *   rexian-bench-sink --port PORT [--host 127.0.0.1] [--threads 2] [--max 4000000]
- *                     [--out FILE]
+ *                     [--out FILE] [--delay-ms 0]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -31,6 +36,8 @@
 #define SINK_MAX_RECORDS 50000000 /* upper bound for --max */
 #define SINK_MAX_THREADS 64       /* upper bound for --threads */
 #define SINK_MAX_KINDS 16         /* distinct event kinds counted */
+#define SINK_MAX_DELAY_MS 60000   /* upper bound for --delay-ms */
+#define SINK_MAX_CONNS 4096       /* connections at once (threads, with --delay-ms) */
 
 typedef struct sink_record_t {
     char ticket[48]; /* the order, "" when the body named none */
@@ -70,6 +77,7 @@ typedef struct sink_t {
     sink_kind_t kinds[SINK_MAX_KINDS]; /* per event kind */
     int n_kinds;                /* used */
     struct MHD_Response *ok;    /* the shared 200 answer */
+    long delay_ms;              /* wait before answering a POST; 0 = at once */
 } sink_t;
 
 typedef struct sink_req_t {
@@ -296,6 +304,13 @@ static enum MHD_Result sink_access(void *cls, struct MHD_Connection *conn, const
                            "passed 64 KB\"}");
     }
     sink_record(s, nid, kind != NULL ? kind : "", req->body, sink_now_ns());
+    if (s->delay_ms > 0) {
+        /* this connection's own thread: only this connection waits */
+        struct timespec ts = {.tv_sec = s->delay_ms / 1000,
+                              .tv_nsec = (s->delay_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
     return MHD_queue_response(conn, 200, s->ok);
 }
 
@@ -341,7 +356,8 @@ static int sink_usage(const char *msg)
     if (msg != NULL)
         fprintf(stderr, "sink: %s\n", msg);
     fprintf(stderr, "usage: rexian-bench-sink --port PORT [--host 127.0.0.1] [--threads 1..%d] "
-            "[--max 1..%d] [--out FILE]\n", SINK_MAX_THREADS, SINK_MAX_RECORDS);
+            "[--max 1..%d] [--out FILE] [--delay-ms 0..%d]\n", SINK_MAX_THREADS,
+            SINK_MAX_RECORDS, SINK_MAX_DELAY_MS);
     return 2;
 }
 
@@ -387,6 +403,9 @@ int main(int argc, char **argv)
             s.max_records = (size_t)v;
         else if (strcmp(a, "--out") == 0)
             out = val;
+        else if (strcmp(a, "--delay-ms") == 0 &&
+                 sink_long(val, 0, SINK_MAX_DELAY_MS, &s.delay_ms) == 0)
+            ;
         else
             return sink_usage("unknown option or a value out of range");
     }
@@ -404,13 +423,23 @@ int main(int argc, char **argv)
     if (s.ok == NULL)
         return 1;
     MHD_add_response_header(s.ok, "Content-Type", "application/json");
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-                         sink_access, &s, MHD_OPTION_SOCK_ADDR, &sa,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                         MHD_OPTION_NOTIFY_COMPLETED, sink_completed, NULL,
-                         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    if (s.delay_ms > 0) /* --threads does not apply: a thread per connection */
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                 MHD_USE_POLL,
+                             0, NULL, NULL, sink_access, &s, MHD_OPTION_SOCK_ADDR, &sa,
+                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)SINK_MAX_CONNS,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                             MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
+                             MHD_OPTION_NOTIFY_COMPLETED, sink_completed, NULL,
+                             MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    else
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+                             sink_access, &s, MHD_OPTION_SOCK_ADDR, &sa,
+                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)SINK_MAX_CONNS,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                             MHD_OPTION_NOTIFY_COMPLETED, sink_completed, NULL,
+                             MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "sink: cannot listen on %s:%ld\n", host, port);
         MHD_destroy_response(s.ok);
