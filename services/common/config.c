@@ -290,6 +290,14 @@ static const config_key_t config_keys[] = {
     S("tier", "name", tier_name),
     S("tier", "code", tier_code),
     S("tier", "id_prefix", id_prefix),
+    /* tier links (tier.h) */
+    S("tier", "parent", tier_parent),
+    S("tier", "parent_key", tier_parent_key),
+    S("tier", "public_key", tier_public_key),
+    S("tier", "secret_key", tier_secret_key),
+    S("tier", "link", tier_link),
+    P("tier", "counties", tier_counties),
+    I("tier", "feed_bound", tier_feed_bound, 100, 100000000),
     S("redis", "host", redis_host),
     I("redis", "port", redis_port, 1, 65535),
     S("redis", "password", redis_password),
@@ -448,6 +456,7 @@ static void config_defaults(config_t *cfg)
     snprintf(cfg->watcher_bind, sizeof(cfg->watcher_bind), "tcp://127.0.0.1:*");
     snprintf(cfg->notifier_bind, sizeof(cfg->notifier_bind), "tcp://127.0.0.1:*");
     cfg->max_body = 64 * 1024;
+    cfg->tier_feed_bound = 1000000; /* about 1 GB of Redis at most while the city is away */
     cfg->redeliver_after_ms = 5000;
     cfg->lease_ms = 30000;
     cfg->max_deliveries = 10;
@@ -529,6 +538,29 @@ static int config_check(const config_t *cfg, char *err, size_t errcap)
     }
     if (strcmp(cfg->tier_kind, "county") != 0 && strcmp(cfg->tier_kind, "city") != 0) {
         snprintf(err, errcap, "%s: [tier] kind must be county or city", cfg->path);
+        return -1;
+    }
+    /* tier links: each needs this tier's keys, and someone to trust */
+    if ((cfg->tier_parent[0] != '\0' || cfg->tier_link[0] != '\0') &&
+        (cfg->tier_public_key[0] == '\0' || cfg->tier_secret_key[0] == '\0')) {
+        snprintf(err, errcap, "%s: [tier] parent and link need public_key and secret_key "
+                 "(files written by `rexianctl keys new`)", cfg->path);
+        return -1;
+    }
+    if (strcmp(cfg->tier_kind, "county") == 0 && cfg->tier_parent_key[0] == '\0' &&
+        (cfg->tier_parent[0] != '\0' || cfg->tier_link[0] != '\0')) {
+        snprintf(err, errcap, "%s: [tier] parent_key (the city's public key) is required with "
+                 "parent or link", cfg->path);
+        return -1;
+    }
+    if (strcmp(cfg->tier_kind, "city") == 0 && cfg->tier_link[0] != '\0' &&
+        cfg->tier_counties[0] == '\0') {
+        snprintf(err, errcap, "%s: [tier] counties (the file listing each county's key) is "
+                 "required with link in a city", cfg->path);
+        return -1;
+    }
+    if (strcmp(cfg->tier_kind, "city") == 0 && cfg->tier_parent[0] != '\0') {
+        snprintf(err, errcap, "%s: [tier] parent: a city has no parent tier here", cfg->path);
         return -1;
     }
     if (cfg->units_path[0] == '\0' || cfg->catalogue_path[0] == '\0') {

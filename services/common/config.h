@@ -57,6 +57,14 @@ typedef struct config_t {
     char tier_name[64];             /* display name, e.g. 北县 */
     char tier_code[16];             /* administrative code */
     char id_prefix[8];              /* ticket id prefix, e.g. "BX" */
+    /* [tier] links between tiers (tier.h): a county feeds its parent; a city lists counties */
+    char tier_parent[128];          /* county: the city's tier link, tcp://HOST:PORT, or "" */
+    char tier_parent_key[600];      /* county: the city's public key (file or Z85 text) */
+    char tier_public_key[600];      /* this tier's public key file (or Z85 text) */
+    char tier_secret_key[600];      /* this tier's secret key file */
+    char tier_link[128];            /* intake binds the tier link here (ROUTER), or "" */
+    char tier_counties[512];        /* city: the counties file, the allow-list of their keys */
+    int tier_feed_bound;            /* events kept for the parent at most; alarm near it */
     /* [redis] */
     char redis_host[256];           /* host */
     int redis_port;                 /* port */

@@ -3,4 +3,4 @@
 
 #include <stddef.h>
 
-const char *const store_libraries[] = {store_library, NULL};
+const char *const store_libraries[] = {store_library, store_tiers_library, NULL};

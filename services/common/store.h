@@ -6,6 +6,8 @@
 
 /* The libraries' sources, generated at build time from the .lua files in lua/. */
 extern const char store_library[];
+/* lua/tiers.lua: the links between tiers (feed, city views, dispatch down) */
+extern const char store_tiers_library[];
 
 /* Every library a service loads, NULL-terminated (store.c). */
 extern const char *const store_libraries[];

@@ -490,6 +490,22 @@ static json_t *api_view(const config_token_t *tok, const redisReply *h, const re
                                              ? strtoll(api_field(h, "reopened"), NULL, 10)
                                              : 0));
     }
+    /* a city order sent down to a county: the county's side as its feed brings it (tiers.lua) */
+    if (api_field(h, "down_county") != NULL) {
+        static const char *county_fields[] = {"county_ticket", "county_status", "county_unit",
+                                              "county_reply", "county_rating", "down_state"};
+        json_t *cty = json_pack("{s:s}", "county", api_field(h, "down_county"));
+        for (int k = 0; k < 6; k++)
+            if (api_field(h, county_fields[k]) != NULL && api_field(h, county_fields[k])[0])
+                json_object_set_new(cty, county_fields[k] + (k < 5 ? 7 : 0),
+                                    json_string(api_field(h, county_fields[k])));
+        json_object_set_new(cty, "deadlines",
+                            json_pack("{s:o,s:o,s:o}", "ack",
+                                      api_time(api_field(h, "county_ack_due")), "reply",
+                                      api_time(api_field(h, "county_reply_due")), "close",
+                                      api_time(api_field(h, "county_close_due"))));
+        json_object_set_new(t, "county", cty);
+    }
     json_object_set_new(t, "timeline", api_timeline(tl));
     for (size_t i = 0; i + 1 < nt->elements; i += 2) {
         json_t *n = api_decode(nt->element[i + 1]->str);

@@ -3,6 +3,7 @@
  * every attempt on the order. A notification is leased in Redis before it is sent, so two
  * notifier instances never send the same one at the same time; the receiver deduplicates the
  * rare resend after a crash by the notification id. */
+#include "feed.h"
 #include "log.h"
 #include "svc.h"
 #include "units.h"
@@ -365,6 +366,7 @@ int main(int argc, char **argv)
                        .after = notifier_after, .arg = &nt};
     char err[600];
     int rc = 1;
+    feed_t *feed = NULL; /* the tier link: the county's feed up, or the city's orders down */
 
     nt.svc = svc_new(argc, argv, &opts);
     if (nt.svc == NULL)
@@ -392,9 +394,15 @@ int main(int argc, char **argv)
                             "Notifications dead-lettered after their last attempt");
     nt.m_latency = metrics_add(svc_metrics(nt.svc), METRIC_HISTOGRAM, "rexian_webhook_ms",
                                "Webhook round trip, milliseconds");
+    feed = feed_new(nt.svc, err, sizeof(err));
+    if (feed == NULL && err[0] != '\0') {
+        log_msg(LOG_ERROR, "config.invalid", "error=\"tier link: %s\"", err);
+        goto out;
+    }
     rc = svc_run(nt.svc);
     notifier_release(&nt);
 out:
+    feed_destroy(&feed);
     for (size_t i = 0; nt.queue != NULL && i < NOTIFIER_QUEUE; i++)
         notifier_job_free(&nt.queue[i]);
     for (int i = 0; nt.inflight != NULL && i < nt.n_slots; i++)

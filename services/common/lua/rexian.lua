@@ -484,6 +484,11 @@ redis.register_function('clocks_set', function(_, a)
         redis.call('SREM', key(tag, 'provisional'), tid)
     end
     if #names > 0 then timeline(tag, tid, entry) end
+    -- deadlines are news for the parent tier's copy of the order too (tiers.lua)
+    if #names > 0 then
+        event(tag, tid, entry.what, tonumber(redis.call('HGET', tk, 'rev')) or 0, now,
+              {stages = names})
+    end
     if mid ~= '' then outbox_take(tag, 'watcher', mid) end
     -- the citizen hears the order number and when to expect a reply, once
     if c.stages.reply and redis.call('HSETNX', tk, 'citizen_told', now) == 1 then
