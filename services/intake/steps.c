@@ -174,8 +174,10 @@ static json_t *steps_evidence(json_t *v, const steps_field_t *f, const steps_err
                 json_decref(o);
                 json_decref(out);
                 return steps_fail(e, 400, "invalid_value", "evidence",
-                                  "evidence items hold name (<= 200 bytes), hash (<= 128) and "
-                                  "url (<= 512) strings; '%s' is not allowed%s", k, NULL);
+                                  j == 3 ? "evidence items hold name, hash and url; '%s' is not "
+                                           "one of them%s"
+                                         : "evidence %s must be a string of at most %s bytes",
+                                  k, j == 3 ? NULL : (j == 0 ? "200" : j == 1 ? "128" : "512"));
             }
             json_object_set(o, k, val);
         }
@@ -423,7 +425,7 @@ json_t *steps_check(const char *step, const char *body, size_t len, const config
             break;
         }
         case 'k':
-            if (strlen(s) > f->max || strspn(s, "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMN"
+            if (s[0] == '\0' || strlen(s) > f->max || strspn(s, "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMN"
                                                 "OPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~")
                                           != strlen(s)) {
                 steps_fail(&e, 400, "invalid_value", f->name, "%s must be 1 to 128 printable "
