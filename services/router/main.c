@@ -1,9 +1,13 @@
 /* main.c -- rexian-router: decides each new order's lead unit, co-handlers and urgency from the
- * dispatch catalogue, or sends it to the manual dispatch queue with its candidates. */
+ * dispatch catalogue, or sends it to the manual dispatch queue with its candidates. In a city,
+ * an order no city department's rule is sure of that names a county's place goes down to that
+ * county instead (tierdown.h). */
 #include "catalogue.h"
 #include "log.h"
+#include "clock.h"
 #include "similar.h"
 #include "svc.h"
+#include "tierdown.h"
 #include "units.h"
 
 #include <jansson.h>
@@ -14,8 +18,10 @@
 typedef struct router_t {
     units_t *units; /* the units register */
     cat_t *cat;     /* the dispatch catalogue */
+    tierdown_t *down; /* city: the counties' place names, or NULL */
     int m_routed;   /* metric: dispatched to a unit */
     int m_manual;   /* metric: sent to manual dispatch */
+    int m_county;   /* metric: sent down to a county */
 } router_t;
 
 /* The decision as the store's ticket_dispatch function reads it, with the text's signature
@@ -62,12 +68,23 @@ static int router_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
     router_t *rt = arg;
     const config_t *cfg = svc_cfg(svc);
     rds_t *r = svc_rds(svc);
-    char now[24], redeliver[24];
+    char now[24], redeliver[24], err[400];
+    /* per command pipelined: 1 for a down_dispatch, 0 for a ticket_dispatch */
+    char *down = calloc(2 * (size_t)n + 1, 1);
+    int went_down = 0;
     int sent = 0;
 
-    if (rds_ensure(r) != 0) {
+    if (down == NULL || rds_ensure(r) != 0) {
+        free(down);
         svc_redis_failed(svc, "dispatch"); /* the outbox keeps them: redelivered later */
         return 0;
+    }
+    if (rt->down != NULL) {
+        int rc = tierdown_refresh(rt->down, clock_mono_ms(), err, sizeof(err));
+        if (rc < 0)
+            log_msg(LOG_ERROR, "counties.invalid", "error=\"%s\" (the previous list stays)", err);
+        else if (rc > 0)
+            log_msg(LOG_INFO, "counties.reloaded", "file=%s", cfg->tier_counties);
     }
     snprintf(now, sizeof(now), "%lld", (long long)svc_now(svc));
     snprintf(redeliver, sizeof(redeliver), "%lld", (long long)cfg->redeliver_after_ms);
@@ -100,11 +117,25 @@ static int router_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
         decision = router_decision(cfg, ticket, text_buf, &res);
         if (decision == NULL)
             continue;
+        if (res.manual && rt->down != NULL) {
+            /* down first: ticket_dispatch then finds the order gone and only takes the outbox */
+            const char *from;
+            const tier_peer_t *p = tierdown_match(rt->down, address_buf, text_buf, &from);
+            if (p != NULL && tierdown_append(r, cfg, ticket, p, from, svc_now(svc),
+                                             svc_instance(svc)) == 0) {
+                down[sent++] = 1;
+                went_down = 1;
+                log_msg(LOG_INFO, "down.route", "ticket=%s county=%s place_in=%s", ticket, p->tier,
+                        from);
+            }
+        }
         const char *argv[] = {cfg->tier, msgs[i].id, now, svc_instance(svc), redeliver, decision};
         if (rds_append_fcall(r, "ticket_dispatch", 6, argv, NULL) == 0)
-            sent++;
+            down[sent++] = 0;
         free(decision);
-        metrics_inc(svc_metrics(svc), res.manual ? rt->m_manual : rt->m_routed, 1);
+        metrics_inc(svc_metrics(svc),
+                    went_down ? rt->m_county : res.manual ? rt->m_manual : rt->m_routed, 1);
+        went_down = 0;
     }
     for (int i = 0; i < sent; i++) {
         redisReply *rep = rds_read(r);
@@ -112,7 +143,16 @@ static int router_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
             svc_redis_failed(svc, "dispatch");
             break;
         }
-        if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 3) {
+        if (down[i]) {
+            /* {1, message id}; {0, status, code, message}: e.g. already down (a redelivery) */
+            if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2)
+                log_msg(LOG_INFO, "down.dispatch", "message=%s by=router", rep->element[1]->str);
+            else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4)
+                log_msg(LOG_INFO, "down.skipped", "code=%s why=\"%s\"", rep->element[2]->str,
+                        rep->element[3]->str);
+            else if (rep->type == REDIS_REPLY_ERROR)
+                log_msg(LOG_ERROR, "down.failed", "error=\"%s\"", rep->str);
+        } else if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 3) {
             svc_send(svc, STAGE_WATCHER, rep->element[1]->str, rep->element[1]->len);
             for (size_t j = 2; j < rep->elements; j++)
                 svc_send(svc, STAGE_NOTIFIER, rep->element[j]->str, rep->element[j]->len);
@@ -121,6 +161,7 @@ static int router_on_batch(svc_t *svc, proto_msg_t *msgs, int n, void *arg)
         }
         freeReplyObject(rep);
     }
+    free(down);
     return 0;
 }
 
@@ -140,6 +181,14 @@ static int router_load(router_t *rt, const config_t *cfg)
     }
     log_msg(LOG_INFO, "catalogue.loaded", "units=%zu phrases=%zu file=%s",
             units_count(rt->units), cat_phrase_count(rt->cat), cfg->catalogue_path);
+    rt->down = tierdown_new(cfg, err, sizeof(err));
+    if (rt->down == NULL && err[0] != '\0') {
+        log_msg(LOG_ERROR, "config.invalid", "error=\"%s\"", err);
+        return -1;
+    }
+    if (rt->down != NULL)
+        log_msg(LOG_INFO, "counties.loaded", "file=%s (orders naming a county's place go down)",
+                cfg->tier_counties);
     return 0;
 }
 
@@ -194,8 +243,12 @@ int main(int argc, char **argv)
         rt.m_manual = metrics_add(svc_metrics(svc), METRIC_COUNTER,
                                   "rexian_routed_total{result=\"manual\"}",
                                   "Orders routed, by result");
+        rt.m_county = metrics_add(svc_metrics(svc), METRIC_COUNTER,
+                                  "rexian_routed_total{result=\"county\"}",
+                                  "Orders routed, by result");
         rc = svc_run(svc);
     }
+    tierdown_destroy(&rt.down);
     cat_destroy(&rt.cat);
     units_destroy(&rt.units);
     svc_destroy(&svc);

@@ -5,7 +5,9 @@ root namespace does not forward, so the hosts cannot use those links to reach ea
 
 It checks: county orders appear at the city with the same states; a city dispatch reaches the
 right county (by the city's place names, or by the caller's choice) and the county's status and
-reply come back to the city's order; a city supervisor's escalation (督办) reaches the county;
+reply come back to the city's order; the city's router sends an order that no city department's
+rule is sure of and that names a county's town down to that county by itself, while a city
+department's matter stays at the city; a city supervisor's escalation (督办) reaches the county;
 the link between a county and the city is cut under load and restored: the city then holds every
 event exactly once and its per-county figures agree with the county's; a county whose feed
 outgrows its bound raises the alarm and the city counts the loss; a county with a wrong key is
@@ -422,6 +424,37 @@ feed_bound = {bound}"""
     st, doc = city.api("POST", "/v1/tiers/dispatch", {"ticket": cid3}, token="dispatcher")
     c.equal((st, (doc or {}).get("error", {}).get("code")), (422, "no_county"),
             "no place name, no county given: the dispatcher is told to name one")
+
+    # -- the city's router sends county matters down by itself; city matters stay ---------------
+    cid4 = city.create(text="来电人反映：有件事想反映一下，希望有关部门尽快处理",
+                       address="南县河口镇河口街12号")
+    wait_for(lambda: city.redis("HGET", "{hc}:t:" + cid4, "down_state") == "accepted",
+             "nx accepted the order the city's router sent down", 15)
+    c.equal(city.redis("HGET", "{hc}:t:" + cid4, "down_county"), "nx",
+            "an order naming a county's town goes down to it with no dispatcher action")
+    v4 = city.ticket(cid4)
+    c.equal((v4["status"], v4.get("unit")), ("dispatched", "county:nx"),
+            "the city order is dispatched to the county")
+    c.check(any(e.get("what") == "dispatched" and e.get("role") == "router"
+                and "county nx" in (e.get("note") or "") for e in v4["timeline"]),
+            "its timeline says the router sent it down and to which county")
+    c.check(cid4 not in (city.redis("ZRANGE", "{hc}:q:manual", "0", "-1") or ""),
+            "it never waits in the city's manual queue")
+    ctid4 = city.redis("HGET", "{hc}:t:" + cid4, "county_ticket")
+    c.equal(nx.redis("HGET", "{nx}:t:%s" % ctid4, "city_origin"), cid4,
+            "nx holds the order and remembers its city origin")
+    st, doc = city.api("POST", "/v1/tiers/dispatch", {"ticket": cid4}, token="dispatcher")
+    c.equal(st, 409, "a dispatcher cannot send it down a second time")
+    cid5 = city.create(text=LAMP, address="城关镇人民路")
+    wait_for(lambda: city.ticket(cid5)["status"] == "dispatched", "the city routes its own", 10)
+    v5 = city.ticket(cid5)
+    c.equal(v5.get("unit"), "urban-management",
+            "a city department's matter stays at the city, though it names a county's town")
+    time.sleep(1)
+    c.equal(city.redis("HGET", "{hc}:t:" + cid5, "down_county") or "", "",
+            "... and nothing of it went down")
+    c.equal(city.ticket(cid3)["status"], "pending_dispatch",
+            "an order naming no county waits in the city's manual queue")
 
     # -- escalation (督办) by a city supervisor ---------------------------------------------------
     st, doc = city.api("POST", "/v1/tiers/orders/bx/%s/escalate" % ids[4],
