@@ -19,6 +19,7 @@ mirrored order and per stored event. It writes the figures as JSON to OUT.
 import json
 import os
 import sys
+from benchlib import resp
 
 MAX_EVENTS = 20000000
 BLOCK = 1000  # orders whose events are interleaved stage by stage
@@ -38,14 +39,6 @@ def usage(msg=None):
         print("feed.py: " + msg, file=sys.stderr)
     print(__doc__, file=sys.stderr)
     sys.exit(2)
-
-
-def resp(args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        b = a.encode("utf-8") if isinstance(a, str) else a
-        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
-    return b"".join(out)
 
 
 def order_hash(tier, tid, created):

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+from benchlib import histogram, percentile, read_metrics, read_tsv
 
 # The notification that ends a ticket's run through the pipeline: the lead unit's new order
 # (role "lead"; co-handlers get role "co"), or the dispatcher's when the router was not sure
@@ -21,17 +22,6 @@ FIRST_KINDS = ("unit.new_order", "dispatch.manual")
 PHASES = ("accepted", "delivered", "drained")
 PROCS = ("redis", "intake", "router", "watcher", "notifier", "sink")
 SERVICES = ("intake", "router", "watcher", "notifier")
-
-
-def percentile(sorted_values, q):
-    if not sorted_values:
-        return None
-    return sorted_values[min(len(sorted_values) - 1, int((len(sorted_values) - 1) * q))]
-
-
-def read_tsv(path):
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n").split("\t") for line in f if not line.startswith("#")]
 
 
 def read_info(path):
@@ -50,46 +40,6 @@ def read_info(path):
             else:
                 fields[name] = value
     return cmds, fields
-
-
-def read_metrics(path):
-    """Prometheus text -> {series name with labels: value}."""
-    out = {}
-    if not os.path.exists(path):
-        return out
-    with open(path) as f:
-        for line in f:
-            if line.startswith("#") or not line.strip():
-                continue
-            name, _, value = line.strip().rpartition(" ")
-            try:
-                out[name] = float(value)
-            except ValueError:
-                pass
-    return out
-
-
-def histogram(metrics, base):
-    """Count, mean and bucket-bound p50/p99 of one histogram (None when absent)."""
-    count = metrics.get(base + "_count")
-    if not count:
-        return None
-    total = metrics.get(base + "_sum", 0.0)
-    buckets = []
-    for name, value in metrics.items():
-        m = re.fullmatch(re.escape(base) + r'_bucket\{le="([^"]+)"\}', name)
-        if m:
-            buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), value))
-    buckets.sort()
-
-    def bound(q):
-        for le, cum in buckets:
-            if cum >= q * count:
-                return le
-        return None
-
-    return {"count": int(count), "mean": round(total / count, 2), "p50_le": bound(0.5),
-            "p99_le": bound(0.99)}
 
 
 def main():

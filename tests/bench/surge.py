@@ -13,41 +13,9 @@ import json
 import os
 import re
 import sys
+from benchlib import percentile, read_metrics, read_tsv, summary
 
 FIRST_KINDS = ("unit.new_order", "dispatch.manual")
-
-
-def percentile(sorted_values, q):
-    if not sorted_values:
-        return None
-    return sorted_values[min(len(sorted_values) - 1, int((len(sorted_values) - 1) * q))]
-
-
-def summary(values):
-    values = sorted(values)
-    if not values:
-        return {"count": 0, "p50": None, "p99": None, "max": None}
-    return {"count": len(values), "p50": round(percentile(values, 0.5), 1),
-            "p99": round(percentile(values, 0.99), 1), "max": round(values[-1], 1)}
-
-
-def read_tsv(path):
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n").split("\t") for line in f if not line.startswith("#")]
-
-
-def read_metrics(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if line.startswith("#") or not line.strip():
-                continue
-            name, _, value = line.strip().rpartition(" ")
-            try:
-                out[name] = float(value)
-            except ValueError:
-                pass
-    return out
 
 
 def cpu(path):

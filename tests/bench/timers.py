@@ -24,6 +24,7 @@ import os
 import random
 import re
 import sys
+from benchlib import histogram, percentile, read_metrics, resp, summary
 
 DAY_MS = 86400000
 HOUR_MS = 3600000
@@ -38,14 +39,6 @@ def usage(msg=None):
         print("timers.py: " + msg, file=sys.stderr)
     print(__doc__, file=sys.stderr)
     sys.exit(2)
-
-
-def resp(args):
-    """One command in RESP. Every argument is ASCII text, so characters = bytes."""
-    out = ["*%d\r\n" % len(args)]
-    for a in args:
-        out.append("$%d\r\n%s\r\n" % (len(a), a))
-    return "".join(out)
 
 
 def unit_codes(path):
@@ -84,12 +77,12 @@ def emit(orders, tier):
             out.append(resp(zadd))
             zadd = ["ZADD", clk]
         if n % CHUNK == 0:
-            sys.stdout.write("".join(out))
+            sys.stdout.buffer.write(b"".join(out))
             out = []
     if len(zadd) > 2:
         out.append(resp(zadd))
-    sys.stdout.write("".join(out))
-    sys.stdout.flush()
+    sys.stdout.buffer.write(b"".join(out))
+    sys.stdout.buffer.flush()
 
 
 def day_text(ms):
@@ -126,56 +119,6 @@ def burst_orders(n, due_s, units, seed=54321):
 
 # ---------------------------------------------------------------------------------------------
 # report
-
-def percentile(sorted_values, q):
-    if not sorted_values:
-        return None
-    return sorted_values[min(len(sorted_values) - 1, int((len(sorted_values) - 1) * q))]
-
-
-def summary(values):
-    values = sorted(values)
-    if not values:
-        return {"count": 0, "p50": None, "p99": None, "max": None}
-    return {"count": len(values), "p50": round(percentile(values, 0.5), 1),
-            "p99": round(percentile(values, 0.99), 1), "max": round(values[-1], 1)}
-
-
-def read_metrics(path):
-    out = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                if line.startswith("#") or not line.strip():
-                    continue
-                name, _, value = line.strip().rpartition(" ")
-                try:
-                    out[name] = float(value)
-                except ValueError:
-                    pass
-    return out
-
-
-def histogram(metrics, base):
-    """count, mean and the bucket bounds that hold p50, p99 and the largest observation."""
-    count = metrics.get(base + "_count")
-    if not count:
-        return None
-    buckets = []
-    for name, value in metrics.items():
-        m = re.fullmatch(re.escape(base) + r'_bucket\{le="([^"]+)"\}', name)
-        if m:
-            buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), value))
-    buckets.sort()
-
-    def bound(q):
-        for le, cum in buckets:
-            if cum >= q * count:
-                return le
-        return None
-
-    return {"count": int(count), "mean": round(metrics.get(base + "_sum", 0.0) / count, 1),
-            "p50_le": bound(0.5), "p99_le": bound(0.99), "max_le": bound(1.0)}
 
 
 def commandstats(path, field="calls"):
