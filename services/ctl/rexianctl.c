@@ -504,6 +504,37 @@ static int ctl_claims(ctl_t *c)
 /* ---------------------------------------------------------------------------------------------
  * Dead letters */
 
+/* POSTs body to path and reads the JSON answer into *ret_ans (caller frees). Returns
+ * CTL_EXIT_OK, or the exit code after telling the user what went wrong; `unsure` is said when
+ * the request went out but no answer came back. r keeps the raw answer for --json. */
+static int ctl_post(ctl_t *c, const char *path, const json_t *body, const char *unsure,
+                    ctl_http_resp_t *r, json_t **ret_ans)
+{
+    char *payload = json_dumps(body, JSON_COMPACT);
+    int rc;
+
+    if (payload == NULL) {
+        fprintf(stderr, "rexianctl: out of memory\n");
+        return CTL_EXIT_API;
+    }
+    rc = ctl_http_request(c->http, "POST", path, payload, r);
+    free(payload);
+    if (rc != 0) {
+        int ret = ctl_no_answer(c, rc, r);
+        if (r->sent)
+            fprintf(stderr, "rexianctl: %s\n", unsure);
+        return ret;
+    }
+    if (r->status < 200 || r->status >= 300) {
+        if (c->args->json)
+            ctl_print_raw(r);
+        return ctl_api_error(c, r);
+    }
+    if ((*ret_ans = ctl_parse(c, r)) == NULL)
+        return CTL_EXIT_API;
+    return CTL_EXIT_OK;
+}
+
 /* POST .../retry or .../drop, then "STAGE ID retried" or "STAGE ID dropped". */
 static int ctl_dl_act(ctl_t *c, const char *path)
 {
@@ -511,8 +542,8 @@ static int ctl_dl_act(ctl_t *c, const char *path)
     const char *action = ctl_args_dl_action_name(a->dl_action);
     ctl_http_resp_t r = {0};
     json_t *body = json_object(), *ans = NULL;
-    char *payload = NULL;
-    int rc, ret = CTL_EXIT_USAGE;
+    char unsure[256];
+    int ret = CTL_EXIT_USAGE;
 
     if (body == NULL) {
         fprintf(stderr, "rexianctl: out of memory\n");
@@ -520,28 +551,12 @@ static int ctl_dl_act(ctl_t *c, const char *path)
     }
     if (ctl_set(body, "reason", a->reason, "--reason") != 0)
         goto out;
+    snprintf(unsure, sizeof(unsure), "the %s may or may not have been done: repeating it is "
+             "safe (a dead letter no longer there answers 404), or look with 'rexianctl "
+             "deadletters list --stage %s'", action, a->stage);
+    if ((ret = ctl_post(c, path, body, unsure, &r, &ans)) != CTL_EXIT_OK)
+        goto out;
     ret = CTL_EXIT_API;
-    if ((payload = json_dumps(body, JSON_COMPACT)) == NULL) {
-        fprintf(stderr, "rexianctl: out of memory\n");
-        goto out;
-    }
-    rc = ctl_http_request(c->http, "POST", path, payload, &r);
-    if (rc != 0) {
-        ret = ctl_no_answer(c, rc, &r);
-        if (r.sent)
-            fprintf(stderr, "rexianctl: the %s may or may not have been done: repeating it is "
-                    "safe (a dead letter no longer there answers 404), or look with "
-                    "'rexianctl deadletters list --stage %s'\n", action, a->stage);
-        goto out;
-    }
-    if (r.status < 200 || r.status >= 300) {
-        if (a->json)
-            ctl_print_raw(&r);
-        ret = ctl_api_error(c, &r);
-        goto out;
-    }
-    if ((ans = ctl_parse(c, &r)) == NULL)
-        goto out;
     if (a->json) {
         ctl_print_raw(&r);
     } else if (ctl_dl_done(stdout, ans, action) != 0) {
@@ -553,7 +568,6 @@ static int ctl_dl_act(ctl_t *c, const char *path)
 out:
     json_decref(ans);
     json_decref(body);
-    free(payload);
     ctl_http_resp_free(&r);
     return ret;
 }
@@ -729,10 +743,10 @@ static int ctl_step(ctl_t *c)
 {
     const ctl_args_t *a = c->args;
     const char *step = ctl_args_cmd_name(a->cmd), *text = a->text;
-    char path[CTL_PATH_MAX], *stdin_text = NULL, *payload = NULL, *id = NULL;
+    char path[CTL_PATH_MAX], unsure[256], *stdin_text = NULL, *id = NULL;
     ctl_http_resp_t r = {0};
     json_t *body = NULL, *ans = NULL;
-    int rc, ret = CTL_EXIT_USAGE;
+    int ret = CTL_EXIT_USAGE;
 
     if (text != NULL && strcmp(text, "-") == 0) {
         if ((stdin_text = ctl_read_stdin()) == NULL)
@@ -742,29 +756,17 @@ static int ctl_step(ctl_t *c)
     if ((body = ctl_step_body(a, text)) == NULL)
         goto out;
     ret = CTL_EXIT_API;
-    if ((payload = json_dumps(body, JSON_COMPACT)) == NULL ||
-        (id = ctl_http_escape(c->http, a->id)) == NULL) {
+    if ((id = ctl_http_escape(c->http, a->id)) == NULL) {
         fprintf(stderr, "rexianctl: out of memory\n");
         goto out;
     }
     snprintf(path, sizeof(path), "/v1/tickets/%s/%s", id, step);
-    rc = ctl_http_request(c->http, "POST", path, payload, &r);
-    if (rc != 0) {
-        ret = ctl_no_answer(c, rc, &r);
-        if (r.sent)
-            fprintf(stderr, "rexianctl: the %s may or may not have been applied: look with "
-                    "'rexianctl show %s' before repeating it (with --rev a repeat cannot apply "
-                    "twice)\n", step, a->id);
+    snprintf(unsure, sizeof(unsure), "the %s may or may not have been applied: look with "
+             "'rexianctl show %s' before repeating it (with --rev a repeat cannot apply twice)",
+             step, a->id);
+    if ((ret = ctl_post(c, path, body, unsure, &r, &ans)) != CTL_EXIT_OK)
         goto out;
-    }
-    if (r.status < 200 || r.status >= 300) {
-        if (a->json)
-            ctl_print_raw(&r);
-        ret = ctl_api_error(c, &r);
-        goto out;
-    }
-    if ((ans = ctl_parse(c, &r)) == NULL)
-        goto out;
+    ret = CTL_EXIT_API;
     const char *ans_id = json_string_value(json_object_get(ans, "id"));
     const char *status = json_string_value(json_object_get(ans, "status"));
     const char *into = json_string_value(json_object_get(ans, "into"));
@@ -795,7 +797,6 @@ static int ctl_step(ctl_t *c)
 out:
     json_decref(ans);
     json_decref(body);
-    free(payload);
     free(id);
     free(stdin_text);
     ctl_http_resp_free(&r);
