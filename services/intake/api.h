@@ -7,10 +7,7 @@
 #include "units.h"
 
 #define API_MAX_PENDING 4096 /* accepted requests waiting for the next Redis batch */
-#define API_TEXT_MAX 4000    /* bytes of request text */
-#define API_ADDRESS_MAX 400  /* bytes of address */
-#define API_NAME_MAX 64      /* bytes of caller name */
-#define API_IDEM_MAX 128     /* bytes of idempotency key */
+#define API_IDEM_MAX 128     /* bytes of idempotency key (body limits: steps.c) */
 #define API_PAGE_MAX 100     /* tickets per list page */
 
 typedef struct api_t api_t;
