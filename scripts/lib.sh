@@ -9,7 +9,7 @@ REXIAN_PACKAGES=(
   build-essential cmake pkg-config
   libzmq3-dev libmsgpack-dev libhiredis-dev libmicrohttpd-dev libjansson-dev
   libcurl4-openssl-dev libssl-dev libinih-dev
-  redis-server python3 python3-msgpack python3-redis python3-zmq curl
+  redis-server python3 python3-msgpack python3-redis python3-zmq curl iproute2
 )
 
 rexian_ensure_packages() {

@@ -63,6 +63,22 @@ def histogram(metrics, base):
             "p50_le": bound(0.5), "p99_le": bound(0.99), "max_le": bound(1.0)}
 
 
+def read_cpu_snaps(path):
+    """A CPU snapshot file ('ticks N', then 'LABEL wall NS' and 'LABEL PROC UTIME STIME'
+    lines): ({label: {'wall': ns, proc: ticks}}, clock ticks per second)."""
+    snaps, ticks = {}, 100
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if p[0] == "ticks":
+                ticks = int(p[1])
+            elif p[1] == "wall":
+                snaps.setdefault(p[0], {})["wall"] = int(p[2])
+            else:
+                snaps.setdefault(p[0], {})[p[1]] = int(p[2]) + int(p[3])
+    return snaps, ticks
+
+
 def resp(args):
     """One command in RESP (for redis-cli --pipe), as bytes."""
     out = [b"*%d\r\n" % len(args)]

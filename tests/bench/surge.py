@@ -13,22 +13,13 @@ import json
 import os
 import re
 import sys
-from benchlib import percentile, read_metrics, read_tsv, summary
+from benchlib import read_cpu_snaps, percentile, read_metrics, read_tsv, summary
 
 FIRST_KINDS = ("unit.new_order", "dispatch.manual")
 
 
 def cpu(path):
-    snaps, ticks = {}, 100
-    with open(path) as f:
-        for line in f:
-            p = line.split()
-            if p[0] == "ticks":
-                ticks = int(p[1])
-            elif p[1] == "wall":
-                snaps.setdefault(p[0], {})["wall"] = int(p[2])
-            else:
-                snaps.setdefault(p[0], {})[p[1]] = int(p[2]) + int(p[3])
+    snaps, ticks = read_cpu_snaps(path)
     a, b = snaps["start"], snaps["drained"]
     wall = (b["wall"] - a["wall"]) / 1e9
     out = {"wall_s": round(wall, 2)}

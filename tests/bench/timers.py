@@ -24,7 +24,7 @@ import os
 import random
 import re
 import sys
-from benchlib import histogram, percentile, read_metrics, resp, summary
+from benchlib import read_cpu_snaps, histogram, percentile, read_metrics, resp, summary
 
 DAY_MS = 86400000
 HOUR_MS = 3600000
@@ -135,16 +135,7 @@ def commandstats(path, field="calls"):
 
 def cpu_window(path):
     """cpu-idle.txt: 'ticks N', then 'start|end wall NS' and 'start|end PROC UTIME STIME'."""
-    snaps, ticks = {}, 100
-    with open(path) as f:
-        for line in f:
-            p = line.split()
-            if p[0] == "ticks":
-                ticks = int(p[1])
-            elif p[1] == "wall":
-                snaps.setdefault(p[0], {})["wall"] = int(p[2])
-            else:
-                snaps.setdefault(p[0], {})[p[1]] = int(p[2]) + int(p[3])
+    snaps, ticks = read_cpu_snaps(path)
     wall = (snaps["end"]["wall"] - snaps["start"]["wall"]) / 1e9
     out = {"wall_s": round(wall, 1)}
     for proc in snaps["start"]:
